@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# pKVM ITS hardening: the two commands are "make run" and "make check".
+# Everything is built in the cache (PKVM_ITS_CACHE, default
+# ~/.cache/pkvm-its); this checkout is never written to except by
+# "make export".
+
+SHELL := /bin/bash
+S := scripts
+CACHE ?= $(or $(PKVM_ITS_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/pkvm-its)
+export PKVM_ITS_CACHE := $(CACHE)
+
+SERIES_OUT := $(CACHE)/build/series
+BASE_OUT := $(CACHE)/build/base
+IMAGE := $(SERIES_OUT)/arch/arm64/boot/Image
+BASE_IMAGE := $(BASE_OUT)/arch/arm64/boot/Image
+INITRAMFS := $(CACHE)/initramfs.cpio.gz
+CELL ?= gic3-hvhe
+CELLS ?= gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe
+
+.PHONY: help deps base tree export build build-base initramfs run check \
+	check-series shell clean
+
+help:
+	@echo 'pKVM ITS hardening: a patch series for Linux 7.3 (see README.md)'
+	@echo
+	@echo '  make run      fetch the base, apply patches/, build, boot pKVM in'
+	@echo '                the QEMU matrix ($(CELLS))'
+	@echo '                and run the protected-VM and regression suites'
+	@echo '  make check    everything: series consistency, checkpatch, per-patch'
+	@echo '                builds, sparse, the QEMU matrix; ends "N passed, N failed"'
+	@echo '  make shell    boot the series kernel into a busybox shell (CELL=$(CELL))'
+	@echo '  make tree     make/refresh the kernel work tree (branch pkvm-its)'
+	@echo '  make export   export the work tree to patches/ and the overlay'
+	@echo '  make check-series   only the consistency/checkpatch/build/sparse part'
+	@echo '  make deps     install the Debian packages needed (sudo if not root)'
+	@echo '  make clean    remove build outputs (keeps downloads and the tree)'
+	@echo
+	@echo 'KERNEL_SRC=/path/to/linux-7.3 uses your own tree as the base.'
+	@echo 'Cache: $(CACHE)'
+
+deps:
+	@$(S)/deps.sh
+
+base: deps
+	@$(S)/fetch-base.sh
+
+tree: base
+	@$(S)/tree.sh >/dev/null
+
+export:
+	@$(S)/export.sh
+
+build: tree
+	@$(S)/build-kernel.sh $(CACHE)/linux $(SERIES_OUT) >/dev/null
+	@$(S)/build-selftests.sh $(CACHE)/linux $(SERIES_OUT) >/dev/null
+
+build-base: base
+	@$(S)/build-kernel.sh $(CACHE)/base-tree $(BASE_OUT) >/dev/null
+
+initramfs: build
+	@$(S)/mkinitramfs.sh $(INITRAMFS) $(SERIES_OUT)/kselftest/kvm
+
+run: initramfs
+	@$(S)/run-matrix.sh --name series --suite pvm,regress --cells "$(CELLS)" \
+		$(IMAGE) $(INITRAMFS) >$(CACHE)/run.tap; \
+	rc=$$?; grep -E '^not ok' $(CACHE)/run.tap || true; \
+	echo "results: $(CACHE)/run.tap, console logs: $(CACHE)/logs/"; exit $$rc
+
+check-series: base
+	@$(S)/check-series.sh
+
+check: deps
+	@$(S)/check.sh
+
+shell: initramfs
+	@$(S)/boot-qemu.sh --gic $(patsubst gic%,%,$(firstword $(subst -, ,$(CELL)))) \
+		--mode $(word 2,$(subst -, ,$(CELL))) --suite shell $(IMAGE) $(INITRAMFS)
+
+clean:
+	rm -rf $(CACHE)/build $(CACHE)/logs $(INITRAMFS)

@@ -1,0 +1,67 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot one cell of the test matrix in QEMU (TCG) and copy the console to
+# stdout. Exits with QEMU's status, 124 on timeout.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+usage()
+{
+	cat <<EOT
+usage: ${0##*/} [options] IMAGE INITRAMFS
+
+  --gic 3|4          GIC version of the virt machine (default 3)
+  --mode MODE        hvhe (default), nvhe: kvm-arm.mode=protected with
+                     hVHE or nVHE; host-nvhe: kvm-arm.mode=nvhe (not
+                     protected, for comparison)
+  --suite LIST       pkvmits.suite= for /init (default shell)
+  --timeout SECONDS  hard limit for the whole boot (default 600)
+  --append ARGS      more kernel command line
+  --smp N            CPUs (default 2)
+
+The machine: -machine virt,virtualization=true -cpu max, 1 GiB, a
+virtio-rng-pci and a virtio-serial-pci device (both MSI-X, through the ITS).
+EOT
+}
+
+gic=3 mode=hvhe suite=shell tmo=600 append="" smp=2
+while [ $# -gt 0 ]; do
+	case $1 in
+	-h|--help) usage; exit 0 ;;
+	--gic) gic=$2; shift 2 ;;
+	--mode) mode=$2; shift 2 ;;
+	--suite) suite=$2; shift 2 ;;
+	--timeout) tmo=$2; shift 2 ;;
+	--append) append=$2; shift 2 ;;
+	--smp) smp=$2; shift 2 ;;
+	-*) usage >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+[ $# -eq 2 ] || { usage >&2; exit 2; }
+image=$1 initrd=$2
+[ -f "$image" ] || die "no kernel image $image"
+[ -f "$initrd" ] || die "no initramfs $initrd"
+command -v qemu-system-aarch64 >/dev/null || die "qemu-system-aarch64 not found: run 'make deps'"
+
+case $gic in
+3|4) ;;
+*) die "--gic must be 3 or 4" ;;
+esac
+case $mode in
+hvhe) kvm="kvm-arm.mode=protected" ;;
+nvhe) kvm="kvm-arm.mode=protected arm64_sw.hvhe=0 id_aa64mmfr1.vh=0" ;;
+host-nvhe) kvm="kvm-arm.mode=nvhe arm64_sw.hvhe=0 id_aa64mmfr1.vh=0" ;;
+*) die "--mode must be hvhe, nvhe or host-nvhe" ;;
+esac
+
+cmdline="console=ttyAMA0 rdinit=/init panic=-1 $kvm pkvmits.suite=$suite $append"
+set -- -machine "virt,virtualization=true,gic-version=$gic" -cpu max \
+	-smp "$smp" -m 1024 -nographic -no-reboot \
+	-kernel "$image" -initrd "$initrd" -append "$cmdline" \
+	-device virtio-rng-pci -device virtio-serial-pci
+if [ "$suite" = shell ] && [ -t 0 ]; then
+	exec qemu-system-aarch64 "$@"
+fi
+exec timeout --foreground -k 5 "$tmo" qemu-system-aarch64 "$@" </dev/null

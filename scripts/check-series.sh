@@ -1,0 +1,168 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Consistency check of the series: it applies to a clean base, the overlay
+# equals what it produces, every patch passes checkpatch --strict, builds
+# on its own, and adds no sparse warning. Prints TAP.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+usage()
+{
+	cat <<EOT
+usage: ${0##*/} [--quick]
+
+Applies patches/ with "git am" to tag "base" in a scratch work tree
+($CACHE/check), then:
+  1. compares every file the series adds with the overlay in this repo
+     (different, missing or extra files are named);
+  2. runs scripts/checkpatch.pl --strict on every patch: no error, warning
+     or check, except the "does MAINTAINERS need updating" note when the
+     series updates MAINTAINERS;
+  3. builds the kernel after every patch (and the kvm selftests after a
+     patch that touches them), incrementally in $CACHE/build/check;
+  4. runs sparse (make C=2) over the C files the series touches, failing
+     on any warning the base does not have.
+--quick does 1 and 2 only. Output is TAP; exit status 1 on any failure.
+EOT
+}
+
+quick=
+case "${1:-}" in
+-h|--help) usage; exit 0 ;;
+--quick) quick=1 ;;
+"") ;;
+*) usage >&2; exit 2 ;;
+esac
+
+"$TOP/scripts/fetch-base.sh"
+CHK=$CACHE/check
+OUT=$CACHE/build/check
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0 failed=0
+
+result()	# result OK|FAIL name [details file]
+{
+	n=$((n + 1))
+	if [ "$1" = OK ]; then
+		echo "ok $n $2"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n $2"
+		[ -z "${3:-}" ] || sed 's/^/# /' "$3"
+	fi
+}
+
+patches=$(ls "$TOP"/patches/[0-9][0-9][0-9][0-9]-*.patch 2>/dev/null | grep -v '/0000-' || true)
+[ -n "$patches" ] || die "no patches in $TOP/patches"
+
+# 0. Apply.
+msg "applying patches/ to a clean base in $CHK"
+if [ ! -d "$CHK" ]; then
+	git -C "$TREE" worktree add -q --detach "$CHK" base
+fi
+cd "$CHK"
+git am --abort >/dev/null 2>&1 || true
+git checkout -q -f --detach base
+git clean -q -fdx
+: >"$tmp/am"
+for p in $patches; do
+	if ! git am -q "$p" >>"$tmp/am" 2>&1; then
+		git am --abort >/dev/null 2>&1 || true
+		echo "patches/${p##*/} does not apply" >>"$tmp/am"
+		result FAIL "series applies to the base" "$tmp/am"
+		echo "1..$n"
+		exit 1
+	fi
+done
+result OK "series applies to the base ($(echo "$patches" | wc -l) patches)"
+
+# 1. Overlay.
+git diff --name-only --diff-filter=A base HEAD | sort >"$tmp/added"
+(cd "$TOP" && for d in arch drivers include tools Documentation; do
+	[ -d "$d" ] && find "$d" -type f
+done) | sort >"$tmp/overlay"
+: >"$tmp/ovl"
+comm -23 "$tmp/added" "$tmp/overlay" | sed 's/^/missing from the overlay: /' >>"$tmp/ovl"
+comm -13 "$tmp/added" "$tmp/overlay" | sed 's/^/extra in the overlay (the series does not add it): /' >>"$tmp/ovl"
+comm -12 "$tmp/added" "$tmp/overlay" | while read -r f; do
+	cmp -s "$f" "$TOP/$f" || echo "differs from what the series produces: $f"
+done >>"$tmp/ovl"
+if [ -s "$tmp/ovl" ]; then
+	result FAIL "overlay equals the files the series adds" "$tmp/ovl"
+else
+	result OK "overlay equals the files the series adds ($(wc -l <"$tmp/added") files)"
+fi
+
+# 2. checkpatch.
+touches_maintainers=$(git diff --name-only base HEAD -- MAINTAINERS)
+for p in $patches; do
+	name=${p##*/}
+	scripts/checkpatch.pl --strict --no-color --showfile "$p" >"$tmp/cp" 2>&1 || true
+	# The only tolerated report: the generic MAINTAINERS note.
+	if [ -n "$touches_maintainers" ]; then
+		sed -i '/does MAINTAINERS need updating/,/^$/d' "$tmp/cp"
+	fi
+	if grep -qE '^(ERROR|WARNING|CHECK)|: (ERROR|WARNING|CHECK):' "$tmp/cp"; then
+		result FAIL "checkpatch --strict $name" "$tmp/cp"
+	else
+		result OK "checkpatch --strict $name"
+	fi
+done
+
+if [ -n "$quick" ]; then
+	echo "1..$n"
+	[ "$failed" -eq 0 ]
+	exit
+fi
+
+# 3. Every patch builds.
+tip=$(git rev-parse HEAD)
+for c in $(git rev-list --reverse base.."$tip"); do
+	git checkout -q --detach "$c"
+	subj=$(git log -1 --format=%s "$c")
+	if "$TOP/scripts/build-kernel.sh" "$CHK" "$OUT" >/dev/null 2>"$tmp/build"; then
+		if git diff --quiet "$c~1" "$c" -- tools/testing/selftests/kvm ||
+		   "$TOP/scripts/build-selftests.sh" "$CHK" "$OUT" >/dev/null 2>"$tmp/build"; then
+			result OK "builds: $subj"
+			continue
+		fi
+	fi
+	result FAIL "builds: $subj" "$tmp/build"
+done
+
+# 4. sparse over the directories holding the C files the series touches.
+sparse_warnings()	# tree out dirs...
+{
+	local src=$1 out=$2
+
+	shift 2
+	make -s -C "$src" O="$out" ARCH=arm64 CROSS_COMPILE="$CROSS_COMPILE" \
+		C=2 CHECK="sparse" -j"$JOBS" "$@" 2>&1 >/dev/null |
+		grep -E ': (warning|error):' |
+		sed -E 's/^([^:]+):[0-9]+:[0-9]+:/\1:/' | sort || true
+}
+files=$(git diff --name-only base "$tip" -- '*.c' ':!tools' ':!Documentation')
+if [ -z "$files" ]; then
+	result OK "sparse: the series touches no kernel C file"
+elif ! command -v sparse >/dev/null; then
+	echo "sparse not installed" >"$tmp/sp"
+	result FAIL "sparse" "$tmp/sp"
+else
+	dirs=$(for f in $files; do echo "$(dirname "$f")/"; done | sort -u)
+	"$TOP/scripts/build-kernel.sh" "$CACHE/base-tree" "$CACHE/build/base" >/dev/null
+	# shellcheck disable=SC2086
+	sparse_warnings "$CACHE/base-tree" "$CACHE/build/base" $dirs >"$tmp/sp.base"
+	# shellcheck disable=SC2086
+	sparse_warnings "$CHK" "$OUT" $dirs >"$tmp/sp.series"
+	comm -13 "$tmp/sp.base" "$tmp/sp.series" >"$tmp/sp"
+	if [ -s "$tmp/sp" ]; then
+		result FAIL "sparse: no new warnings in $(echo $dirs)" "$tmp/sp"
+	else
+		result OK "sparse: no new warnings in $(echo $dirs)"
+	fi
+fi
+
+echo "1..$n"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: GPL-2.0
+# Common settings for the harness scripts. Sourced, never run.
+#
+# Every path the harness writes to lives under $CACHE, so that a checkout of
+# this project stays clean and several checkouts can share one download.
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${PKVM_ITS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pkvm-its}
+
+# The pinned base: Debian's linux-source-7.3 from trixie-backports.
+BASE_PKG=linux-source-7.3
+BASE_DEB_VERSION=${BASE_DEB_VERSION:-7.3.4-1~bpo13+1}
+BASE_SERIES=7.3
+BASE_REPO=$CACHE/linux-base.git	# bare-ish repository holding tag "base"
+TREE=${TREE:-$CACHE/linux}		# work tree with the series applied
+BRANCH=pkvm-its
+
+ARCH=arm64
+CROSS_COMPILE=${CROSS_COMPILE:-aarch64-linux-gnu-}
+export ARCH CROSS_COMPILE
+
+JOBS=${JOBS:-$(($(nproc) + 1))}
+
+msg()
+{
+	printf '%s: %s\n' "${0##*/}" "$*" >&2
+}
+
+die()
+{
+	printf '%s: error: %s\n' "${0##*/}" "$*" >&2
+	exit 1
+}
+
+# Print elapsed seconds since the first call of "stamp" in this process.
+stamp()
+{
+	: "${STAMP0:=$(date +%s)}"
+	echo $(($(date +%s) - STAMP0))
+}
+
+# Run as root, or through sudo when not root.
+as_root()
+{
+	if [ "$(id -u)" = 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		die "need root to run: $* (no sudo found)"
+	fi
+}
+
+need_cross()
+{
+	command -v "${CROSS_COMPILE}gcc" >/dev/null 2>&1 ||
+		die "cross compiler ${CROSS_COMPILE}gcc not found: run 'make deps' or install gcc-aarch64-linux-gnu"
+}
+
+# Private apt configuration: never touch the system's sources.
+APT_DIR=$CACHE/apt
+# usage: apt_priv apt-get|apt-cache args...
+apt_priv()
+{
+	local tool=$1
+
+	shift
+	"$tool" -q \
+		-o Dir::Etc::SourceList="$APT_DIR/sources.list" \
+		-o Dir::Etc::SourceParts=/dev/null \
+		-o Dir::State::Lists="$APT_DIR/lists" \
+		-o Dir::Cache="$APT_DIR/cache" \
+		-o Debug::NoLocking=1 -o APT::Sandbox::User=root \
+		"$@"
+}

@@ -1,0 +1,45 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Make the test initramfs: busybox, tests/init.sh as /init, the suites'
+# lists and the test binaries they name.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+usage()
+{
+	cat <<EOT
+usage: ${0##*/} OUT.cpio.gz KVM_SELFTESTS_DIR
+
+KVM_SELFTESTS_DIR is a built tools/testing/selftests/kvm (static binaries).
+Every test named in tests/suites/*.list is copied to /tests/<name>; a
+listed test that was not built is an error. The kernel command line picks
+the suites at boot: pkvmits.suite=NAME[,NAME...] or pkvmits.suite=shell.
+EOT
+}
+
+case "${1:-}" in
+-h|--help) usage; exit 0 ;;
+esac
+[ $# -eq 2 ] || { usage >&2; exit 2; }
+out=$1 kvm=$2
+bb=$("$TOP/scripts/fetch-busybox.sh")
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root/bin" "$root/tests" "$root/suites"
+cp "$bb" "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+install -m 755 "$TOP/tests/init.sh" "$root/init"
+cp "$TOP"/tests/suites/*.list "$root/suites/"
+
+sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TOP"/tests/suites/*.list |
+awk '{ print $1 }' | sort -u | while read -r t; do
+	[ -x "$kvm/$t" ] || die "test $t is listed but $kvm/$t was not built"
+	install -D -m 755 "$kvm/$t" "$root/tests/$t"
+done
+
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |
+	gzip -1 >"$out.tmp"
+mv "$out.tmp" "$out"
+msg "initramfs $out ($(du -h "$out" | cut -f1))"

@@ -1,0 +1,121 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a kernel in every cell of the QEMU matrix, run suites in it, and
+# report one TAP line per test and cell.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+usage()
+{
+	cat <<EOT
+usage: ${0##*/} [options] IMAGE INITRAMFS
+
+  --name NAME        label of the kernel in the results (default: series)
+  --suite LIST       suites to run, comma separated (default: pvm,regress)
+  --cells "CELLS"    cells, default "$DEFAULT_CELLS"
+                     (gicG-MODE, MODE = hvhe, nvhe or host-nvhe)
+  --known FILE       known failures (default tests/known-failures.txt)
+  --timeout SECONDS  per boot (default 900)
+
+Each cell is one boot. A test's failure is accepted only when the known
+failures list names it for that cell; a boot that panics (kernel or
+hypervisor), hangs, or ends without all results is a failure and its
+console tail is shown. Console logs: $CACHE/logs/NAME-CELL.log.
+A summary per cell goes to stderr; TAP to stdout.
+EOT
+}
+
+DEFAULT_CELLS="gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe"
+name=series suite=pvm,regress cells=$DEFAULT_CELLS tmo=900
+known=$TOP/tests/known-failures.txt
+while [ $# -gt 0 ]; do
+	case $1 in
+	-h|--help) usage; exit 0 ;;
+	--name) name=$2; shift 2 ;;
+	--suite) suite=$2; shift 2 ;;
+	--cells) cells=$2; shift 2 ;;
+	--known) known=$2; shift 2 ;;
+	--timeout) tmo=$2; shift 2 ;;
+	-*) usage >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+[ $# -eq 2 ] || { usage >&2; exit 2; }
+image=$1 initrd=$2
+logs=$CACHE/logs
+mkdir -p "$logs"
+
+n=0 failed=0
+tap()	# tap ok|fail description
+{
+	n=$((n + 1))
+	if [ "$1" = ok ]; then
+		echo "ok $n $2"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n $2"
+	fi
+}
+
+# Is test $1 a known failure in cell $2? Prints the reason.
+known_failure()
+{
+	[ -f "$known" ] || return 1
+	awk -v t="$1" -v c="$2" '
+		/^[[:space:]]*(#|$)/ { next }
+		$1 == t {
+			n = split($2, pats, ",")
+			for (i = 1; i <= n; i++) {
+				re = "^" pats[i] "$"; gsub(/\*/, ".*", re)
+				if (c ~ re) {
+					$1 = ""; $2 = ""; sub(/^ +/, ""); print; found = 1; exit
+				}
+			}
+		}
+		END { exit !found }' "$known"
+}
+
+for cell in $cells; do
+	gic=${cell%%-*} mode=${cell#*-}
+	gic=${gic#gic}
+	log=$logs/$name-$cell.log
+	msg "booting $name in $cell (suites $suite)"
+	start=$(date +%s)
+	rc=0
+	"$TOP/scripts/boot-qemu.sh" --gic "$gic" --mode "$mode" --suite "$suite" \
+		--timeout "$tmo" "$image" "$initrd" >"$log" 2>&1 || rc=$?
+	secs=$(($(date +%s) - start))
+	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
+
+	pkvm=$(sed -n 's/^kvm \[[0-9]*\]: \(.*mode initialized successfully\).*/\1/p' "$log" | head -n 1)
+	broken=$(grep -m1 -E 'Kernel panic|[Hh]yp panic|HYP panic|Internal error:|Unable to handle kernel|BUG:|WARNING: CPU|ITS queue timeout|Call trace:' "$log" || true)
+	pass=0 fail=0 xfail=0
+	while read -r st num t rest; do
+		if [ "$st" = ok ]; then
+			tap ok "$name $cell $t${rest:+ $rest}"
+			pass=$((pass + 1))
+		elif reason=$(known_failure "$t" "$cell"); then
+			tap ok "$name $cell $t # known failure: $reason"
+			xfail=$((xfail + 1))
+		else
+			tap fail "$name $cell $t ${rest#not }"
+			fail=$((fail + 1))
+			awk -v t="# $t" '$0 == t { p = 1; next } /^(not )?ok / { p = 0 } p' "$log" |
+				tail -n 15 | sed 's/^/#   /'
+		fi
+	done < <(sed -nE 's/^(ok|not ok) ([0-9]+) (.*)$/\1 \2 \3/p' "$log" | sed 's/^not ok/not/')
+	planned=$(sed -nE 's/^1\.\.([0-9]+)$/\1/p' "$log" | head -n 1)
+	if [ -n "$broken" ] || ! grep -q '^pkvm-its: done' "$log" ||
+	   [ "${planned:-x}" != $((pass + fail + xfail)) ]; then
+		why=${broken:-"no end of run (qemu exit $rc after ${secs}s, planned ${planned:-?}, got $((pass + fail + xfail)))"}
+		tap fail "$name $cell boot: $why"
+		tail -n 25 "$log" | sed 's/^/#   /'
+	else
+		tap ok "$name $cell boot completed in ${secs}s"
+	fi
+	printf '%-8s %-10s %-9s %-46s passed %d, known failures %d, failed %d (%ss)\n' \
+		"$name" "GICv$gic" "$mode" "${pkvm:-(no pKVM line)}" "$pass" "$xfail" "$fail" "$secs" >&2
+done
+echo "1..$n"
+[ "$failed" -eq 0 ]

@@ -18,7 +18,7 @@ INITRAMFS := $(CACHE)/initramfs.cpio.gz
 CELL ?= gic3-hvhe
 CELLS ?= gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe
 
-.PHONY: help deps base tree export build build-base initramfs run check \
+.PHONY: help deps base tree export build initramfs run check \
 	check-series shell clean
 
 help:
@@ -54,9 +54,6 @@ export:
 build: tree
 	@$(S)/build-kernel.sh $(CACHE)/linux $(SERIES_OUT) >/dev/null
 	@$(S)/build-selftests.sh $(CACHE)/linux $(SERIES_OUT) >/dev/null
-
-build-base: base
-	@$(S)/build-kernel.sh $(CACHE)/base-tree $(BASE_OUT) >/dev/null
 
 initramfs: build
 	@$(S)/mkinitramfs.sh $(INITRAMFS) $(SERIES_OUT)/kselftest/kvm

@@ -12,18 +12,19 @@ usage()
 	cat <<EOT
 usage: ${0##*/} [--quick]
 
-Applies patches/ with "git am" to tag "base" in a scratch work tree
-($CACHE/check), then:
+Builds the unpatched base in a scratch work tree ($CACHE/check, output
+$CACHE/build/base), applies patches/ there with "git am", then:
   1. compares every file the series adds with the overlay in this repo
      (different, missing or extra files are named);
   2. runs scripts/checkpatch.pl --strict on every patch: no error, warning
      or check, except the "does MAINTAINERS need updating" note when the
      series updates MAINTAINERS;
   3. builds the kernel after every patch (and the kvm selftests after a
-     patch that touches them), incrementally in $CACHE/build/check;
+     patch that touches them), incrementally in $CACHE/build/check, which
+     holds the series kernel at the end;
   4. runs sparse (make C=2) over the C files the series touches, failing
      on any warning the base does not have.
---quick does 1 and 2 only. Output is TAP; exit status 1 on any failure.
+--quick does 1 and 2 only, and builds nothing. Output is TAP; exit status 1 on any failure.
 EOT
 }
 
@@ -57,15 +58,46 @@ result()	# result OK|FAIL name [details file]
 patches=$(ls "$TOP"/patches/[0-9][0-9][0-9][0-9]-*.patch 2>/dev/null | grep -v '/0000-' || true)
 [ -n "$patches" ] || die "no patches in $TOP/patches"
 
-# 0. Apply.
-msg "applying patches/ to a clean base in $CHK"
+sparse_warnings()	# out dirs...: sparse over whole directories, line numbers dropped
+{
+	local out=$1
+
+	shift
+	make -s -C "$CHK" O="$out" ARCH=arm64 CROSS_COMPILE="$CROSS_COMPILE" \
+		C=2 CHECK="sparse" -j"$JOBS" "$@" 2>&1 >/dev/null |
+		grep -E ': (warning|error):' |
+		sed -E 's/^([^:]+):[0-9]+:[0-9]+:/\1:/' | sort || true
+}
+
+# 0. The base itself: build it (the unpatched kernel is tested too) and
+# record its sparse warnings in the directories the series touches.
+msg "preparing a clean base in $CHK"
 if [ ! -d "$CHK" ]; then
+	git -C "$TREE" worktree prune
 	git -C "$TREE" worktree add -q --detach "$CHK" base
 fi
 cd "$CHK"
 git am --abort >/dev/null 2>&1 || true
 git checkout -q -f --detach base
 git clean -q -fdx
+if [ -z "$quick" ]; then
+	if "$TOP/scripts/build-kernel.sh" "$CHK" "$CACHE/build/base" >/dev/null 2>"$tmp/build"; then
+		result OK "base kernel builds"
+	else
+		result FAIL "base kernel builds" "$tmp/build"
+	fi
+fi
+files=$(sed -n 's|^diff --git a/\(.*\.c\) b/.*|\1|p' $patches | sort -u |
+	grep -vE '^(tools|Documentation)/' || true)
+dirs=$(for f in $files; do echo "$(dirname "$f")/"; done | sort -u)
+if [ -z "$quick" ] && [ -n "$dirs" ] && command -v sparse >/dev/null; then
+	msg "sparse over the base in $(echo $dirs)"
+	# shellcheck disable=SC2086
+	sparse_warnings "$CACHE/build/base" $dirs >"$tmp/sp.base"
+fi
+
+# 1. Apply.
+msg "applying patches/ in $CHK"
 : >"$tmp/am"
 for p in $patches; do
 	if ! git am -q "$p" >>"$tmp/am" 2>&1; then
@@ -78,7 +110,7 @@ for p in $patches; do
 done
 result OK "series applies to the base ($(echo "$patches" | wc -l) patches)"
 
-# 1. Overlay.
+# 2. Overlay.
 git diff --name-only --diff-filter=A base HEAD | sort >"$tmp/added"
 (cd "$TOP" && for d in arch drivers include tools Documentation; do
 	[ -d "$d" ] && find "$d" -type f
@@ -95,7 +127,7 @@ else
 	result OK "overlay equals the files the series adds ($(wc -l <"$tmp/added") files)"
 fi
 
-# 2. checkpatch.
+# 3. checkpatch.
 touches_maintainers=$(git diff --name-only base HEAD -- MAINTAINERS)
 for p in $patches; do
 	name=${p##*/}
@@ -117,7 +149,7 @@ if [ -n "$quick" ]; then
 	exit
 fi
 
-# 3. Every patch builds.
+# 4. Every patch builds.
 tip=$(git rev-parse HEAD)
 for c in $(git rev-list --reverse base.."$tip"); do
 	git checkout -q --detach "$c"
@@ -132,30 +164,15 @@ for c in $(git rev-list --reverse base.."$tip"); do
 	result FAIL "builds: $subj" "$tmp/build"
 done
 
-# 4. sparse over the directories holding the C files the series touches.
-sparse_warnings()	# tree out dirs...
-{
-	local src=$1 out=$2
-
-	shift 2
-	make -s -C "$src" O="$out" ARCH=arm64 CROSS_COMPILE="$CROSS_COMPILE" \
-		C=2 CHECK="sparse" -j"$JOBS" "$@" 2>&1 >/dev/null |
-		grep -E ': (warning|error):' |
-		sed -E 's/^([^:]+):[0-9]+:[0-9]+:/\1:/' | sort || true
-}
-files=$(git diff --name-only base "$tip" -- '*.c' ':!tools' ':!Documentation')
-if [ -z "$files" ]; then
+# 5. sparse over the directories holding the C files the series touches.
+if [ -z "$dirs" ]; then
 	result OK "sparse: the series touches no kernel C file"
 elif ! command -v sparse >/dev/null; then
 	echo "sparse not installed" >"$tmp/sp"
 	result FAIL "sparse" "$tmp/sp"
 else
-	dirs=$(for f in $files; do echo "$(dirname "$f")/"; done | sort -u)
-	"$TOP/scripts/build-kernel.sh" "$CACHE/base-tree" "$CACHE/build/base" >/dev/null
 	# shellcheck disable=SC2086
-	sparse_warnings "$CACHE/base-tree" "$CACHE/build/base" $dirs >"$tmp/sp.base"
-	# shellcheck disable=SC2086
-	sparse_warnings "$CHK" "$OUT" $dirs >"$tmp/sp.series"
+	sparse_warnings "$OUT" $dirs >"$tmp/sp.series"
 	comm -13 "$tmp/sp.base" "$tmp/sp.series" >"$tmp/sp"
 	if [ -s "$tmp/sp" ]; then
 		result FAIL "sparse: no new warnings in $(echo $dirs)" "$tmp/sp"

@@ -149,21 +149,7 @@ base_id()
 REPO=$CACHE/linux
 want_id=$(base_id)
 have_id=$(git -C "$REPO" config --get pkvm-its.base 2>/dev/null || true)
-# A pristine checkout of the base, for building the unpatched kernel.
-base_tree()
-{
-	local bt=$CACHE/base-tree
-
-	if [ ! -e "$bt/.git" ]; then
-		git -C "$REPO" worktree prune
-		git -C "$REPO" worktree add -q --detach "$bt" base
-	elif [ "$(git -C "$bt" rev-parse HEAD)" != "$(git -C "$REPO" rev-parse base)" ]; then
-		git -C "$bt" checkout -q -f --detach base
-	fi
-}
-
 if [ "$have_id" = "$want_id" ] && git -C "$REPO" rev-parse -q --verify base >/dev/null; then
-	base_tree
 	exit 0
 fi
 
@@ -199,4 +185,3 @@ msg "committing Linux $v as the base (a minute or two)"
 )
 git -C "$REPO" config pkvm-its.base "$want_id"
 msg "base is Linux $v ($(git -C "$REPO" rev-parse --short base))"
-base_tree

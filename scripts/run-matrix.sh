@@ -84,7 +84,7 @@ for cell in $cells; do
 	start=$(date +%s)
 	rc=0
 	"$TOP/scripts/boot-qemu.sh" --gic "$gic" --mode "$mode" --suite "$suite" \
-		--timeout "$tmo" "$image" "$initrd" >"$log" 2>&1 || rc=$?
+		--append "pkvmits.kernel=$name" --timeout "$tmo" "$image" "$initrd" >"$log" 2>&1 || rc=$?
 	secs=$(($(date +%s) - start))
 	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
 

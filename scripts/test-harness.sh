@@ -90,7 +90,7 @@ expect_failure "unreachable mirror" "cannot reach" \
 
 # 5. A missing cross compiler.
 expect_failure "missing cross compiler" "cross compiler" \
-	env CROSS_COMPILE=no-such-cross- "$TOP/scripts/build-kernel.sh" "$CACHE/base-tree" "$tmp/o"
+	env CROSS_COMPILE=no-such-cross- "$TOP/scripts/build-kernel.sh" "$tmp/k" "$tmp/o"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

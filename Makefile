@@ -19,7 +19,7 @@ CELL ?= gic3-hvhe
 CELLS ?= gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe
 
 .PHONY: help deps base tree export build initramfs run check \
-	check-series shell clean
+	check-series attack shell clean
 
 help:
 	@echo 'pKVM ITS hardening: a patch series for Linux 7.3 (see README.md)'
@@ -29,6 +29,8 @@ help:
 	@echo '                and run the protected-VM and regression suites'
 	@echo '  make check    everything: series consistency, checkpatch, per-patch'
 	@echo '                builds, sparse, the QEMU matrix; ends "N passed, N failed"'
+	@echo '  make attack   the attack suite on the base and the series kernel, and'
+	@echo '                the table attack x kernel x cell'
 	@echo '  make shell    boot the series kernel into a busybox shell (CELL=$(CELL))'
 	@echo '  make tree     make/refresh the kernel work tree (branch pkvm-its)'
 	@echo '  make export   export the work tree to patches/ and the overlay'
@@ -63,6 +65,9 @@ run: initramfs
 		$(IMAGE) $(INITRAMFS) >$(CACHE)/run.tap; \
 	rc=$$?; grep -E '^not ok' $(CACHE)/run.tap || true; \
 	echo "results: $(CACHE)/run.tap, console logs: $(CACHE)/logs/"; exit $$rc
+
+attack: deps
+	@$(S)/check.sh --suites attack
 
 check-series: base
 	@$(S)/check-series.sh

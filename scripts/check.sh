@@ -6,22 +6,32 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-case "${1:-}" in
--h|--help)
+usage()
+{
 	cat <<EOT
-usage: ${0##*/}
+usage: ${0##*/} [--suites LIST]
 
 Stages: series (scripts/check-series.sh: applies, overlay, checkpatch,
 per-patch builds, sparse), harness (scripts/test-harness.sh: the checks
-catch a broken overlay and a broken patch), build (the series kernel, the
-kvm selftests, the initramfs), matrix (scripts/run-matrix.sh: the
-protected-VM and regression suites in every QEMU cell). A stage that
-cannot run counts as one failure. Full output: $CACHE/check.log.
+catch a broken overlay and a broken patch), build (the kvm selftests of
+the series, the initramfs), matrix (scripts/run-matrix.sh: the suites in
+every QEMU cell on the series kernel), matrix-base (the attack suite on the
+unpatched base kernel), attacks (scripts/attack-report.sh: the attack
+results against the expectations). A stage that cannot run counts as one
+failure. Full output: $CACHE/check.log.
+--suites: the suites for the series kernel (default $SUITES); the base
+kernel and the attack report run when it includes "attack".
 EOT
-	exit 0 ;;
-"") ;;
-*) exit 2 ;;
-esac
+}
+
+SUITES=pvm,regress,attack
+while [ $# -gt 0 ]; do
+	case $1 in
+	-h|--help) usage; exit 0 ;;
+	--suites) SUITES=$2; shift 2 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
 
 mkdir -p "$CACHE"
 LOG=$CACHE/check.log
@@ -78,8 +88,17 @@ stage harness "$S/test-harness.sh"
 rm -f "$INITRAMFS"
 stage build build_all
 if [ -f "$INITRAMFS" ]; then
-	stage matrix "$S/run-matrix.sh" --name series --suite pvm,regress \
+	stage matrix "$S/run-matrix.sh" --name series --suite "$SUITES" \
 		"$OUT/arch/arm64/boot/Image" "$INITRAMFS"
+	case ,$SUITES, in
+	*,attack,*)
+		# The unpatched base, built by check-series.sh, with the same
+		# tests: every attack must land there.
+		stage matrix-base "$S/run-matrix.sh" --name base --suite attack \
+			"$CACHE/build/base/arch/arm64/boot/Image" "$INITRAMFS"
+		stage attacks "$S/attack-report.sh"
+		;;
+	esac
 fi
 msg "done in $(stamp)s, full log $LOG"
 echo "$passed passed, $failed failed"

@@ -54,10 +54,12 @@ apt_setup()
 deb [signed-by=$KEYRING] $MIRROR trixie-backports main
 EOT
 	msg "updating the private package lists (trixie-backports)"
-	apt_priv apt-get update >"$APT_DIR/update.log" 2>&1 || {
-		tail -n 5 "$APT_DIR/update.log" >&2
+	# apt-get update exits 0 when a source is unreachable: read its log.
+	if ! apt_priv apt-get update >"$APT_DIR/update.log" 2>&1 ||
+	   grep -qE '^(Err:|E: |W: Failed to fetch)' "$APT_DIR/update.log"; then
+		grep -E '^(Err:|E: |W: )' "$APT_DIR/update.log" | head -n 3 >&2
 		die "cannot reach $MIRROR trixie-backports: check the network or set DEBIAN_MIRROR"
-	}
+	fi
 }
 
 # Download the linux-source .deb, print its path.

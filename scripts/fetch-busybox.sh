@@ -36,10 +36,11 @@ echo "deb [signed-by=$KEYRING] $MIRROR bookworm main" >"$APT_DIR/sources.list"
 arm64="-o APT::Architecture=arm64 -o APT::Architectures=arm64"
 msg "fetching busybox-static (arm64)"
 # shellcheck disable=SC2086
-apt_priv apt-get $arm64 update >"$APT_DIR/update.log" 2>&1 || {
-	tail -n 5 "$APT_DIR/update.log" >&2
+if ! apt_priv apt-get $arm64 update >"$APT_DIR/update.log" 2>&1 ||
+   grep -qE '^(Err:|E: |W: Failed to fetch)' "$APT_DIR/update.log"; then
+	grep -E '^(Err:|E: |W: )' "$APT_DIR/update.log" | head -n 3 >&2
 	die "cannot reach $MIRROR bookworm: check the network or set DEBIAN_MIRROR"
-}
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # shellcheck disable=SC2086

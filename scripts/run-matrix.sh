@@ -17,6 +17,8 @@ usage: ${0##*/} [options] IMAGE INITRAMFS
                      (gicG-MODE, MODE = hvhe, nvhe or host-nvhe)
   --known FILE       known failures (default tests/known-failures.txt)
   --timeout SECONDS  per boot (default 900)
+  --jobs N           cells booted at once (default: $JOBS_DEFAULT, from the
+                     number of CPUs; a cell mostly keeps one CPU busy)
 
 Each cell is one boot. A test's failure is accepted only when the known
 failures list names it for that cell; a boot that panics (kernel or
@@ -27,7 +29,8 @@ EOT
 }
 
 DEFAULT_CELLS="gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe"
-name=series suite=pvm,regress cells=$DEFAULT_CELLS tmo=900
+JOBS_DEFAULT=$(nproc)
+name=series suite=pvm,regress cells=$DEFAULT_CELLS tmo=900 jobs=$JOBS_DEFAULT
 known=$TOP/tests/known-failures.txt
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -37,6 +40,7 @@ while [ $# -gt 0 ]; do
 	--cells) cells=$2; shift 2 ;;
 	--known) known=$2; shift 2 ;;
 	--timeout) tmo=$2; shift 2 ;;
+	--jobs) jobs=$2; shift 2 ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -76,18 +80,39 @@ known_failure()
 		END { exit !found }' "$known"
 }
 
+boot_cell()	# cell: boot it, console to its log, "rc secs" to log.rc
+{
+	local cell=$1 gic mode log start rc=0
+
+	gic=${cell%%-*} mode=${cell#*-}
+	gic=${gic#gic}
+	log=$logs/$name-$cell.log
+	start=$(date +%s)
+	"$TOP/scripts/boot-qemu.sh" --gic "$gic" --mode "$mode" --suite "$suite" \
+		--append "pkvmits.kernel=$name" --timeout "$tmo" "$image" "$initrd" >"$log" 2>&1 || rc=$?
+	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
+	echo "$rc $(($(date +%s) - start))" >"$log.rc"
+}
+
+running=0
+for cell in $cells; do
+	if [ "$running" -ge "$jobs" ]; then
+		wait -n || true
+		running=$((running - 1))
+	fi
+	msg "booting $name in $cell (suites $suite)"
+	rm -f "$logs/$name-$cell.log.rc"
+	boot_cell "$cell" &
+	running=$((running + 1))
+done
+wait
+
 for cell in $cells; do
 	gic=${cell%%-*} mode=${cell#*-}
 	gic=${gic#gic}
 	log=$logs/$name-$cell.log
-	msg "booting $name in $cell (suites $suite)"
-	start=$(date +%s)
-	rc=0
-	"$TOP/scripts/boot-qemu.sh" --gic "$gic" --mode "$mode" --suite "$suite" \
-		--append "pkvmits.kernel=$name" --timeout "$tmo" "$image" "$initrd" >"$log" 2>&1 || rc=$?
-	secs=$(($(date +%s) - start))
-	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
-
+	read -r rc secs <"$log.rc" || { rc=1; secs=0; }
+	rm -f "$log.rc"
 	pkvm=$(sed -n 's/^kvm \[[0-9]*\]: \(.*mode initialized successfully\).*/\1/p' "$log" | head -n 1)
 	broken=$(grep -m1 -E 'Kernel panic|[Hh]yp panic|HYP panic|Internal error:|Unable to handle kernel|BUG:|WARNING: CPU|ITS queue timeout|Call trace:' "$log" || true)
 	pass=0 fail=0 xfail=0

@@ -19,7 +19,7 @@ CELL ?= gic3-hvhe
 CELLS ?= gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe
 
 .PHONY: help deps base tree export build initramfs run check \
-	check-series attack shell clean
+	check-series attack bench shell clean
 
 help:
 	@echo 'pKVM ITS hardening: a patch series for Linux 7.3 (see README.md)'
@@ -31,6 +31,8 @@ help:
 	@echo '                builds, sparse, the QEMU matrix; ends "N passed, N failed"'
 	@echo '  make attack   the attack suite on the base and the series kernel, and'
 	@echo '                the table attack x kernel x cell'
+	@echo '  make bench    ITS command throughput, protected vs kvm-arm.mode=nvhe,'
+	@echo '                median of 5 alternating rounds per cell'
 	@echo '  make shell    boot the series kernel into a busybox shell (CELL=$(CELL))'
 	@echo '  make tree     make/refresh the kernel work tree (branch pkvm-its)'
 	@echo '  make export   export the work tree to patches/ and the overlay'
@@ -62,12 +64,15 @@ initramfs: build
 
 run: initramfs
 	@$(S)/run-matrix.sh --name series --suite pvm,regress --cells "$(CELLS)" \
-		$(IMAGE) $(INITRAMFS) >$(CACHE)/run.tap; \
-	rc=$$?; grep -E '^not ok' $(CACHE)/run.tap || true; \
+		$(IMAGE) $(INITRAMFS) >$(CACHE)/run.tap; rc=$$?; \
+	echo; grep -E 'arm64/pkvm_pvm|^not ok' $(CACHE)/run.tap || true; \
 	echo "results: $(CACHE)/run.tap, console logs: $(CACHE)/logs/"; exit $$rc
 
 attack: deps
 	@$(S)/check.sh --suites attack
+
+bench: initramfs
+	@$(S)/bench.sh $(IMAGE) $(INITRAMFS)
 
 check-series: base
 	@$(S)/check-series.sh
@@ -76,8 +81,9 @@ check: deps
 	@$(S)/check.sh
 
 shell: initramfs
-	@$(S)/boot-qemu.sh --gic $(patsubst gic%,%,$(firstword $(subst -, ,$(CELL)))) \
-		--mode $(word 2,$(subst -, ,$(CELL))) --suite shell $(IMAGE) $(INITRAMFS)
+	@cell=$(CELL); gic=$${cell%%-*}; \
+	$(S)/boot-qemu.sh --gic $${gic#gic} --mode $${cell#*-} --suite shell \
+		$(IMAGE) $(INITRAMFS)
 
 clean:
 	rm -rf $(CACHE)/build $(CACHE)/logs $(INITRAMFS)

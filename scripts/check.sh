@@ -24,7 +24,7 @@ kernel and the attack report run when it includes "attack".
 EOT
 }
 
-SUITES=pvm,regress,attack
+SUITES=pvm,regress,stress,attack
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h|--help) usage; exit 0 ;;

@@ -12,8 +12,9 @@ usage()
 usage: ${0##*/} OUT.cpio.gz KVM_SELFTESTS_DIR
 
 KVM_SELFTESTS_DIR is a built tools/testing/selftests/kvm (static binaries).
-Every test named in tests/suites/*.list is copied to /tests/<name>; a
-listed test that was not built is an error. The kernel command line picks
+Every test named in tests/suites/*.list is copied to /tests/<name>, from
+KVM_SELFTESTS_DIR, or from tests/host/ of this repository for names that
+start with host/; a listed test that is missing is an error. The kernel command line picks
 the suites at boot: pkvmits.suite=NAME[,NAME...] or pkvmits.suite=shell.
 EOT
 }
@@ -35,8 +36,12 @@ cp "$TOP"/tests/suites/*.list "$root/suites/"
 
 sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TOP"/tests/suites/*.list |
 awk '{ print $1 }' | sort -u | while read -r t; do
-	[ -x "$kvm/$t" ] || die "test $t is listed but $kvm/$t was not built"
-	install -D -m 755 "$kvm/$t" "$root/tests/$t"
+	case $t in
+	host/*) from=$TOP/tests/$t ;;	# scripts of this repository
+	*) from=$kvm/$t ;;		# kvm selftests
+	esac
+	[ -x "$from" ] || die "test $t is listed but $from does not exist or was not built"
+	install -D -m 755 "$from" "$root/tests/$t"
 done
 
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |

@@ -86,11 +86,11 @@ for a in $attacks; do
 done
 {
 	printf '%-28s' attack
-	for k in base series; do for c in $cells; do printf ' %-10s' "${k:0:4}/${c}"; done; done
+	for k in base series; do for c in $cells; do printf ' %-15s' "${k:0:4}/${c}"; done; done
 	echo
 	while read -r a rest; do
 		printf '%-28s' "$a"
-		for r in $rest; do printf ' %-10s' "$r"; done
+		for r in $rest; do printf ' %-15s' "$r"; done
 		echo
 	done <"$table"
 } | sed 's/^/# /'

@@ -13,7 +13,8 @@ usage: ${0##*/} [--suites LIST]
 
 Stages: series (scripts/check-series.sh: applies, overlay, checkpatch,
 per-patch builds, sparse), harness (scripts/test-harness.sh: the checks
-catch a broken overlay and a broken patch), build (the kvm selftests of
+catch a broken overlay and a broken patch), host (tools/testing/pkvm-its:
+the ITS command validator built for the host, table-driven cases), build (the kvm selftests of
 the series, the initramfs), matrix (scripts/run-matrix.sh: the suites in
 every QEMU cell on the series kernel), matrix-base (the attack suite on the
 unpatched base kernel), attacks (scripts/attack-report.sh: the attack
@@ -85,6 +86,27 @@ build_all()
 
 stage series "$S/check-series.sh"
 stage harness "$S/test-harness.sh"
+# The ITS command validator, compiled for the host from the same source
+# as the hypervisor's, with its table-driven cases (seconds).
+host_tests()
+{
+	local dir=$CHK/tools/testing/pkvm-its out
+
+	if [ ! -f "$dir/Makefile" ]; then
+		echo "ok 1 validator host tests # SKIP the series has no tools/testing/pkvm-its"
+		return
+	fi
+	make -s -C "$dir" clean >/dev/null 2>&1 || true
+	if ! out=$(make -s -C "$dir" run 2>&1); then
+		printf '%s\n' "$out" | grep -E '^(not ok|#|FAIL)' | head -n 40
+		echo "not ok 1 validator host tests"
+		return
+	fi
+	printf '%s\n' "$out" | grep -E '^(not ok|# )' | head -n 40
+	echo "ok 1 validator host tests: $(printf '%s\n' "$out" | tail -n 1)"
+}
+
+stage host host_tests
 rm -f "$INITRAMFS"
 stage build build_all
 if [ -f "$INITRAMFS" ]; then

@@ -38,7 +38,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 git -c "branch.$BRANCH.description=$(cat "$TOP/series/cover-letter.txt")" \
 	format-patch -q --cover-letter --cover-from-description=subject \
-	--zero-commit --base=base --no-signature -o "$tmp" base.."$BRANCH"
+	--zero-commit --no-signature -o "$tmp" base.."$BRANCH"
 
 # Keep the old cover letter (and its date) when nothing else in it changed.
 old=$(ls "$TOP"/patches/0000-*.patch 2>/dev/null | head -n 1 || true)

@@ -180,6 +180,9 @@ msg "committing Linux $v as the base (a minute or two)"
 	rm -f "$GIT_INDEX_FILE"
 	git add -A -f .
 	tree=$(git write-tree)
+	# A fixed identity and date: the same source gives the same commit.
+	export GIT_AUTHOR_NAME="Linux base" GIT_AUTHOR_EMAIL="base@localhost"
+	export GIT_COMMITTER_NAME="Linux base" GIT_COMMITTER_EMAIL="base@localhost"
 	commit=$(GIT_AUTHOR_DATE="2026-01-01T00:00:00Z" GIT_COMMITTER_DATE="2026-01-01T00:00:00Z" \
 		git commit-tree -m "Linux $v" -m "Base: $want_id" "$tree")
 	git tag -f base "$commit" >/dev/null

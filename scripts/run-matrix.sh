@@ -114,7 +114,7 @@ for cell in $cells; do
 	read -r rc secs <"$log.rc" || { rc=1; secs=0; }
 	rm -f "$log.rc"
 	pkvm=$(sed -n 's/^kvm \[[0-9]*\]: \(.*mode initialized successfully\).*/\1/p' "$log" | head -n 1)
-	broken=$(grep -m1 -E 'Kernel panic|[Hh]yp panic|HYP panic|Internal error:|Unable to handle kernel|BUG:|WARNING: CPU|ITS queue timeout|Call trace:' "$log" || true)
+	broken=$(grep -v '^#' "$log" | grep -m1 -E 'Kernel panic|[Hh]yp panic|HYP panic|Internal error:|Unable to handle kernel|BUG:|WARNING: CPU|ITS queue timeout|Call trace:' || true)
 	pass=0 fail=0 xfail=0
 	while read -r st num t rest; do
 		if [ "$st" = ok ]; then

@@ -64,7 +64,7 @@ sparse_warnings()	# out dirs...: sparse over whole directories, line numbers dro
 
 	shift
 	make -s -C "$CHK" O="$out" ARCH=arm64 CROSS_COMPILE="$CROSS_COMPILE" \
-		C=2 CHECK="sparse" -j"$JOBS" "$@" 2>&1 >/dev/null |
+		C=2 CHECK="sparse" CF="-D__typeof_unqual__=__typeof__" -j"$JOBS" "$@" 2>&1 >/dev/null |
 		grep -E ': (warning|error):' |
 		sed -E 's/^([^:]+):[0-9]+:[0-9]+:/\1:/' | sort || true
 }

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ITS command validation for the pKVM ITS proxy.
+ *
+ * Kept free of hypervisor dependencies so that it also builds in userspace
+ * (tools/testing/pkvm-its): page ownership is reached through struct
+ * its_cmd_mem_ops only.
+ */
+
+#ifndef __KVM_NVHE_ITS_CMD_H__
+#define __KVM_NVHE_ITS_CMD_H__
+
+#include <linux/types.h>
+
+#define ITS_CMD_BYTES		32
+#define ITS_CMD_DWORDS		(ITS_CMD_BYTES / sizeof(u64))
+
+/* Devices the hypervisor can track per ITS (one ITT mapping each). */
+#define ITS_CMD_MAX_DEVICES	256
+/* Redistributors commands may name (MAPC, SYNC, MOVALL). */
+#define ITS_CMD_MAX_TARGETS	64
+
+enum its_cmd_reason {
+	ITS_CMD_OK,
+	ITS_CMD_BAD_OPCODE,
+	ITS_CMD_GICV4,
+	ITS_CMD_BAD_DEVID,
+	ITS_CMD_BAD_SIZE,
+	ITS_CMD_DEV_UNMAPPED,
+	ITS_CMD_DEV_BUSY,
+	ITS_CMD_DEV_TABLE_FULL,
+	ITS_CMD_BAD_ITT,
+	ITS_CMD_BAD_EVENTID,
+	ITS_CMD_BAD_INTID,
+	ITS_CMD_BAD_ICID,
+	ITS_CMD_BAD_RDBASE,
+	ITS_CMD_NR_REASONS,
+};
+
+/*
+ * Pin/unpin host pages for the ITS. pin() must atomically check that the
+ * host owns every page and move them to a state that cannot be donated to a
+ * guest or to the hypervisor; it returns 0 or a negative error.
+ */
+struct its_cmd_mem_ops {
+	int (*pin)(u64 pfn, u64 nr_pages);
+	void (*unpin)(u64 pfn, u64 nr_pages);
+};
+
+/* Limits of one ITS, taken from hardware registers, never from the host. */
+struct its_cmd_limits {
+	u32	nr_devids;		/* Device Table capacity */
+	u32	nr_icids;		/* collections (HCC + Collection Table) */
+	u8	max_size;		/* GITS_TYPER.ID_bits: MAPD Size limit */
+	u8	lpi_bits;		/* INTIDs below BIT(lpi_bits) */
+	u8	itt_entry_size;		/* GITS_TYPER.ITT_entry_size + 1 */
+	u8	page_shift;
+	u32	nr_targets;
+	u64	targets[ITS_CMD_MAX_TARGETS];	/* valid RDbase fields */
+};
+
+enum its_dev_state {
+	ITS_DEV_FREE,
+	ITS_DEV_MAPPED,
+	ITS_DEV_UNMAPPING,	/* MAPD V=0 queued, not yet executed */
+};
+
+struct its_dev_rec {
+	u32	devid;
+	u8	state;
+	u8	size;
+	u64	itt_pfn;
+	u64	itt_nr_pages;
+	u64	unmap_seq;		/* queue position of the MAPD V=0 */
+};
+
+struct its_cmd_state {
+	struct its_cmd_limits		lim;
+	const struct its_cmd_mem_ops	*mem;
+	struct its_dev_rec		dev[ITS_CMD_MAX_DEVICES];
+	u64				seq;	/* commands written so far */
+	u64				nr_refused;
+	enum its_cmd_reason		last_reason;
+};
+
+enum its_cmd_reason its_cmd_check(struct its_cmd_state *st, const u64 *in, u64 *out);
+enum its_cmd_reason its_cmd_map_dev(struct its_cmd_state *st, u32 devid, u8 size, u64 itt);
+void its_cmd_encode_sync(const struct its_cmd_state *st, u64 *out);
+void its_cmd_retire(struct its_cmd_state *st, u64 done_seq);
+
+/* Command queue arithmetic: byte offsets in a queue of @qsize bytes. */
+bool its_queue_offset_valid(u64 off, u64 qsize);
+u64 its_queue_used(u64 rd, u64 wr, u64 qsize);
+u64 its_queue_next(u64 off, u64 qsize);
+
+#endif /* __KVM_NVHE_ITS_CMD_H__ */

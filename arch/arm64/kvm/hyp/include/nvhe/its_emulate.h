@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef __KVM_NVHE_ITS_EMULATE_H__
+#define __KVM_NVHE_ITS_EMULATE_H__
+
+#include <linux/types.h>
+
+int pkvm_its_init(u64 pfn, u64 nr_pages);
+void pkvm_its_finalize(void);
+bool pkvm_its_isolation_failed(void);
+int pkvm_its_claim_itt(u64 pfn, u64 nr_pages);
+int pkvm_its_release_itt(u64 pfn, u64 nr_pages);
+int pkvm_its_get_stats(u64 idx, u64 *nr_refused, u64 *last_reason);
+
+#endif /* __KVM_NVHE_ITS_EMULATE_H__ */

@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Validation of ITS commands queued by the host, for the pKVM ITS proxy.
+ *
+ * Every command is decoded from a private copy, checked against limits the
+ * hypervisor read from the ITS itself and against its own record of device
+ * mappings, then re-encoded from the checked fields only, so that RES0 and
+ * unknown bits never reach the ITS. A command is either:
+ *  - accepted: the re-encoded command is returned;
+ *  - refused:  a SYNC to a known redistributor takes its slot, so that the
+ *    queue keeps moving and the host driver sees its command complete.
+ *
+ * The ITS is a bus master that writes the Device and Collection Tables and
+ * the ITTs named by commands. The ITT of a mapped device is pinned (it can
+ * no longer be donated to a guest or to the hypervisor) from the MAPD V=1
+ * until the ITS has executed the matching MAPD V=0, as recorded here, not as
+ * described by the host's command.
+ *
+ * This file builds both at EL2 and in userspace (tools/testing/pkvm-its).
+ */
+
+#include <linux/align.h>
+#include <linux/bits.h>
+#include <linux/irqchip/arm-gic-v3.h>
+
+#include <nvhe/its_cmd.h>
+
+/* Command fields (IHI 0069H, "ITS commands"): 64-bit word, shift, width. */
+struct its_cmd_field {
+	u8	word;
+	u8	shift;
+	u8	width;
+};
+
+static const struct its_cmd_field ITS_CMD_OPCODE	= { 0,  0,  8 };
+static const struct its_cmd_field ITS_CMD_DEVICEID	= { 0, 32, 32 };
+static const struct its_cmd_field ITS_CMD_EVENTID	= { 1,  0, 32 };
+static const struct its_cmd_field ITS_CMD_PINTID	= { 1, 32, 32 };
+static const struct its_cmd_field ITS_CMD_SIZE		= { 1,  0,  5 };
+static const struct its_cmd_field ITS_CMD_ICID		= { 2,  0, 16 };
+static const struct its_cmd_field ITS_CMD_ITT_ADDR	= { 2,  8, 44 };
+static const struct its_cmd_field ITS_CMD_RDBASE	= { 2, 16, 36 };
+static const struct its_cmd_field ITS_CMD_VALID		= { 2, 63,  1 };
+static const struct its_cmd_field ITS_CMD_RDBASE2	= { 3, 16, 36 };
+
+static u64 its_get(const u64 *cmd, struct its_cmd_field f)
+{
+	return (cmd[f.word] >> f.shift) & GENMASK_ULL(f.width - 1, 0);
+}
+
+/* Only ever ORs into a zeroed command: every other bit stays RES0. */
+static void its_set(u64 *cmd, struct its_cmd_field f, u64 val)
+{
+	cmd[f.word] |= (val & GENMASK_ULL(f.width - 1, 0)) << f.shift;
+}
+
+/* Not used by Linux, hence not in arm-gic-v3.h (IHI 0069H, VMAPI). */
+#define ITS_CMD_VMAPI		GITS_CMD_GICv4(GITS_CMD_MAPI)
+
+/* The first LPI INTID (IHI 0069H, "INTIDs"). */
+#define ITS_LPI_BASE		8192
+
+static struct its_dev_rec *find_dev(struct its_cmd_state *st, u32 devid)
+{
+	int i;
+
+	for (i = 0; i < ITS_CMD_MAX_DEVICES; i++) {
+		if (st->dev[i].state != ITS_DEV_FREE && st->dev[i].devid == devid)
+			return &st->dev[i];
+	}
+
+	return NULL;
+}
+
+static struct its_dev_rec *alloc_dev(struct its_cmd_state *st)
+{
+	int i;
+
+	for (i = 0; i < ITS_CMD_MAX_DEVICES; i++) {
+		if (st->dev[i].state == ITS_DEV_FREE)
+			return &st->dev[i];
+	}
+
+	return NULL;
+}
+
+static void its_cmd_zero(u64 *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < ITS_CMD_DWORDS; i++)
+		out[i] = 0;
+}
+
+static bool check_devid(const struct its_cmd_state *st, u32 devid)
+{
+	return devid < st->lim.nr_devids;
+}
+
+static bool check_icid(const struct its_cmd_state *st, u32 icid)
+{
+	return icid < st->lim.nr_icids;
+}
+
+/* An LPI the redistributors can hold: 8192 <= INTID < 2^lpi_bits. */
+static bool check_lpi(const struct its_cmd_state *st, u64 intid)
+{
+	return intid >= ITS_LPI_BASE && intid < BIT_ULL(st->lim.lpi_bits);
+}
+
+/* RDbase must name one of the redistributors the driver handed over. */
+static bool check_rdbase(const struct its_cmd_state *st, u64 rdbase)
+{
+	u32 i;
+
+	for (i = 0; i < st->lim.nr_targets; i++) {
+		if (st->lim.targets[i] == rdbase)
+			return true;
+	}
+
+	return false;
+}
+
+/* An ITT of 2^(Size + 1) entries, as MAPD defines it (IHI 0069H, MAPD). */
+static u64 itt_bytes(const struct its_cmd_state *st, u8 size)
+{
+	return BIT_ULL(size + 1) * st->lim.itt_entry_size;
+}
+
+/* DeviceID, EventID: the device must be mapped and the event in its ITT. */
+static enum its_cmd_reason check_event(struct its_cmd_state *st, const u64 *in)
+{
+	u32 devid = its_get(in, ITS_CMD_DEVICEID);
+	u32 eventid = its_get(in, ITS_CMD_EVENTID);
+	struct its_dev_rec *dev;
+
+	if (!check_devid(st, devid))
+		return ITS_CMD_BAD_DEVID;
+
+	dev = find_dev(st, devid);
+	if (!dev || dev->state != ITS_DEV_MAPPED)
+		return ITS_CMD_DEV_UNMAPPED;
+
+	if (eventid >= BIT_ULL(dev->size + 1))
+		return ITS_CMD_BAD_EVENTID;
+
+	return ITS_CMD_OK;
+}
+
+static void encode_event(const u64 *in, u64 *out)
+{
+	its_set(out, ITS_CMD_OPCODE, its_get(in, ITS_CMD_OPCODE));
+	its_set(out, ITS_CMD_DEVICEID, its_get(in, ITS_CMD_DEVICEID));
+	its_set(out, ITS_CMD_EVENTID, its_get(in, ITS_CMD_EVENTID));
+}
+
+/*
+ * Record @devid as mapped to the ITT at @itt, pinning every page the ITS
+ * may write, including a partial first and last one.
+ */
+enum its_cmd_reason its_cmd_map_dev(struct its_cmd_state *st, u32 devid, u8 size, u64 itt)
+{
+	struct its_dev_rec *dev;
+	u64 first, last;
+
+	if (!check_devid(st, devid))
+		return ITS_CMD_BAD_DEVID;
+	if (size > st->lim.max_size)
+		return ITS_CMD_BAD_SIZE;
+	if (!IS_ALIGNED(itt, 256) || itt > GENMASK_ULL(51, 8))
+		return ITS_CMD_BAD_ITT;
+
+	/* A second V=1 would orphan the pinned ITT of the first one. */
+	if (find_dev(st, devid))
+		return ITS_CMD_DEV_BUSY;
+
+	dev = alloc_dev(st);
+	if (!dev)
+		return ITS_CMD_DEV_TABLE_FULL;
+
+	first = itt >> st->lim.page_shift;
+	last = (itt + itt_bytes(st, size) - 1) >> st->lim.page_shift;
+	if (st->mem->pin(first, last - first + 1))
+		return ITS_CMD_BAD_ITT;
+
+	dev->devid = devid;
+	dev->size = size;
+	dev->itt_pfn = first;
+	dev->itt_nr_pages = last - first + 1;
+	dev->state = ITS_DEV_MAPPED;
+
+	return ITS_CMD_OK;
+}
+
+static enum its_cmd_reason mapd_map(struct its_cmd_state *st, u32 devid,
+				    const u64 *in, u64 *out)
+{
+	u8 size = its_get(in, ITS_CMD_SIZE);
+	u64 itt = its_get(in, ITS_CMD_ITT_ADDR) << 8;
+	enum its_cmd_reason ret;
+
+	ret = its_cmd_map_dev(st, devid, size, itt);
+	if (ret)
+		return ret;
+
+	its_set(out, ITS_CMD_SIZE, size);
+	its_set(out, ITS_CMD_ITT_ADDR, itt >> 8);
+	its_set(out, ITS_CMD_VALID, 1);
+
+	return ITS_CMD_OK;
+}
+
+/* MAPD: map or unmap a DeviceID to an ITT. */
+static enum its_cmd_reason handle_mapd(struct its_cmd_state *st, const u64 *in, u64 *out)
+{
+	u32 devid = its_get(in, ITS_CMD_DEVICEID);
+	struct its_dev_rec *dev;
+
+	if (!check_devid(st, devid))
+		return ITS_CMD_BAD_DEVID;
+
+	its_set(out, ITS_CMD_OPCODE, GITS_CMD_MAPD);
+	its_set(out, ITS_CMD_DEVICEID, devid);
+
+	if (its_get(in, ITS_CMD_VALID))
+		return mapd_map(st, devid, in, out);
+
+	/*
+	 * The ITT stays pinned until the ITS has consumed this command: see
+	 * its_cmd_retire(). An unmap of an unknown device is harmless.
+	 */
+	dev = find_dev(st, devid);
+	if (dev && dev->state == ITS_DEV_MAPPED) {
+		dev->state = ITS_DEV_UNMAPPING;
+		dev->unmap_seq = st->seq;
+	} else if (dev) {
+		return ITS_CMD_DEV_BUSY;
+	}
+
+	return ITS_CMD_OK;
+}
+
+/* MAPC: map or unmap a collection to a redistributor. */
+static enum its_cmd_reason handle_mapc(struct its_cmd_state *st, const u64 *in, u64 *out)
+{
+	u32 icid = its_get(in, ITS_CMD_ICID);
+	u64 rdbase = its_get(in, ITS_CMD_RDBASE);
+	bool valid = its_get(in, ITS_CMD_VALID);
+
+	if (!check_icid(st, icid))
+		return ITS_CMD_BAD_ICID;
+	if (valid && !check_rdbase(st, rdbase))
+		return ITS_CMD_BAD_RDBASE;
+
+	its_set(out, ITS_CMD_OPCODE, GITS_CMD_MAPC);
+	its_set(out, ITS_CMD_ICID, icid);
+	if (valid) {
+		its_set(out, ITS_CMD_RDBASE, rdbase);
+		its_set(out, ITS_CMD_VALID, 1);
+	}
+
+	return ITS_CMD_OK;
+}
+
+/* MAPTI, MAPI: map an event to a physical LPI and a collection. */
+static enum its_cmd_reason handle_mapti(struct its_cmd_state *st, const u64 *in, u64 *out)
+{
+	u8 op = its_get(in, ITS_CMD_OPCODE);
+	u32 icid = its_get(in, ITS_CMD_ICID);
+	enum its_cmd_reason ret;
+	u64 intid;
+
+	ret = check_event(st, in);
+	if (ret)
+		return ret;
+
+	/* MAPI uses the EventID as the LPI INTID (IHI 0069H, MAPI). */
+	intid = op == GITS_CMD_MAPTI ? its_get(in, ITS_CMD_PINTID) : its_get(in, ITS_CMD_EVENTID);
+	if (!check_lpi(st, intid))
+		return ITS_CMD_BAD_INTID;
+	if (!check_icid(st, icid))
+		return ITS_CMD_BAD_ICID;
+
+	encode_event(in, out);
+	if (op == GITS_CMD_MAPTI)
+		its_set(out, ITS_CMD_PINTID, intid);
+	its_set(out, ITS_CMD_ICID, icid);
+
+	return ITS_CMD_OK;
+}
+
+/* MOVI: retarget an event to another collection. */
+static enum its_cmd_reason handle_movi(struct its_cmd_state *st, const u64 *in, u64 *out)
+{
+	u32 icid = its_get(in, ITS_CMD_ICID);
+	enum its_cmd_reason ret;
+
+	ret = check_event(st, in);
+	if (ret)
+		return ret;
+	if (!check_icid(st, icid))
+		return ITS_CMD_BAD_ICID;
+
+	encode_event(in, out);
+	its_set(out, ITS_CMD_ICID, icid);
+
+	return ITS_CMD_OK;
+}
+
+/* DISCARD, INT, CLEAR, INV: act on one mapped event. */
+static enum its_cmd_reason handle_event(struct its_cmd_state *st, const u64 *in, u64 *out)
+{
+	enum its_cmd_reason ret;
+
+	ret = check_event(st, in);
+	if (ret)
+		return ret;
+
+	encode_event(in, out);
+
+	return ITS_CMD_OK;
+}
+
+/* INVALL: re-read the configuration of every LPI of a collection. */
+static enum its_cmd_reason handle_invall(struct its_cmd_state *st, const u64 *in, u64 *out)
+{
+	u32 icid = its_get(in, ITS_CMD_ICID);
+
+	if (!check_icid(st, icid))
+		return ITS_CMD_BAD_ICID;
+
+	its_set(out, ITS_CMD_OPCODE, GITS_CMD_INVALL);
+	its_set(out, ITS_CMD_ICID, icid);
+
+	return ITS_CMD_OK;
+}
+
+/* SYNC: wait for the effects of earlier commands on one redistributor. */
+static enum its_cmd_reason handle_sync(struct its_cmd_state *st, const u64 *in, u64 *out)
+{
+	u64 rdbase = its_get(in, ITS_CMD_RDBASE);
+
+	if (!check_rdbase(st, rdbase))
+		return ITS_CMD_BAD_RDBASE;
+
+	its_set(out, ITS_CMD_OPCODE, GITS_CMD_SYNC);
+	its_set(out, ITS_CMD_RDBASE, rdbase);
+
+	return ITS_CMD_OK;
+}
+
+/* MOVALL: move every pending LPI from one redistributor to another. */
+static enum its_cmd_reason handle_movall(struct its_cmd_state *st, const u64 *in, u64 *out)
+{
+	u64 rd1 = its_get(in, ITS_CMD_RDBASE);
+	u64 rd2 = its_get(in, ITS_CMD_RDBASE2);
+
+	if (!check_rdbase(st, rd1) || !check_rdbase(st, rd2))
+		return ITS_CMD_BAD_RDBASE;
+
+	its_set(out, ITS_CMD_OPCODE, GITS_CMD_MOVALL);
+	its_set(out, ITS_CMD_RDBASE, rd1);
+	its_set(out, ITS_CMD_RDBASE2, rd2);
+
+	return ITS_CMD_OK;
+}
+
+/* A SYNC to the first redistributor: the stand-in for a refused command. */
+void its_cmd_encode_sync(const struct its_cmd_state *st, u64 *out)
+{
+	its_cmd_zero(out);
+	its_set(out, ITS_CMD_OPCODE, GITS_CMD_SYNC);
+	its_set(out, ITS_CMD_RDBASE, st->lim.targets[0]);
+}
+
+static enum its_cmd_reason dispatch(struct its_cmd_state *st, const u64 *in, u64 *out)
+{
+	u8 op = its_get(in, ITS_CMD_OPCODE);
+
+	switch (op) {
+	case GITS_CMD_MAPD:
+		return handle_mapd(st, in, out);
+	case GITS_CMD_MAPC:
+		return handle_mapc(st, in, out);
+	case GITS_CMD_MAPTI:
+	case GITS_CMD_MAPI:
+		return handle_mapti(st, in, out);
+	case GITS_CMD_MOVI:
+		return handle_movi(st, in, out);
+	case GITS_CMD_DISCARD:
+	case GITS_CMD_INT:
+	case GITS_CMD_CLEAR:
+	case GITS_CMD_INV:
+		return handle_event(st, in, out);
+	case GITS_CMD_INVALL:
+		return handle_invall(st, in, out);
+	case GITS_CMD_SYNC:
+		return handle_sync(st, in, out);
+	case GITS_CMD_MOVALL:
+		return handle_movall(st, in, out);
+	/*
+	 * GICv4 commands write vPE Table entries and virtual pending tables.
+	 * KVM does not use GICv4 in protected mode ("GICv4 support disabled"),
+	 * so none of them is expected: refuse them rather than half-check them.
+	 */
+	case GITS_CMD_VMAPP:
+	case GITS_CMD_VMAPTI:
+	case ITS_CMD_VMAPI:
+	case GITS_CMD_VMOVI:
+	case GITS_CMD_VMOVP:
+	case GITS_CMD_VSYNC:
+	case GITS_CMD_VINVALL:
+	case GITS_CMD_VSGI:
+	case GITS_CMD_INVDB:
+		return ITS_CMD_GICV4;
+	default:
+		return ITS_CMD_BAD_OPCODE;
+	}
+}
+
+/*
+ * Check the command @in (already copied out of host reach) and write what
+ * must go to the ITS in @out. Always advances the queue position: a refused
+ * command is replaced, never dropped.
+ */
+enum its_cmd_reason its_cmd_check(struct its_cmd_state *st, const u64 *in, u64 *out)
+{
+	enum its_cmd_reason ret;
+
+	its_cmd_zero(out);
+	ret = dispatch(st, in, out);
+	if (ret != ITS_CMD_OK) {
+		its_cmd_encode_sync(st, out);
+		st->nr_refused++;
+		st->last_reason = ret;
+	}
+	st->seq++;
+
+	return ret;
+}
+
+/*
+ * The ITS has executed every command before queue position @done_seq:
+ * release the ITTs whose MAPD V=0 is among them.
+ */
+void its_cmd_retire(struct its_cmd_state *st, u64 done_seq)
+{
+	int i;
+
+	for (i = 0; i < ITS_CMD_MAX_DEVICES; i++) {
+		struct its_dev_rec *dev = &st->dev[i];
+
+		if (dev->state != ITS_DEV_UNMAPPING || dev->unmap_seq >= done_seq)
+			continue;
+
+		st->mem->unpin(dev->itt_pfn, dev->itt_nr_pages);
+		dev->state = ITS_DEV_FREE;
+	}
+}
+
+/* CWRITER/CREADR hold a 32-byte aligned offset in bits [19:5] (IHI 0069H, GITS_CWRITER). */
+bool its_queue_offset_valid(u64 off, u64 qsize)
+{
+	return !(off & ~GENMASK_ULL(19, 5)) && off < qsize;
+}
+
+/* Bytes of commands written but not yet read, accounting for wrap-around. */
+u64 its_queue_used(u64 rd, u64 wr, u64 qsize)
+{
+	return wr >= rd ? wr - rd : qsize - rd + wr;
+}
+
+u64 its_queue_next(u64 off, u64 qsize)
+{
+	off += ITS_CMD_BYTES;
+
+	return off == qsize ? 0 : off;
+}

@@ -1,0 +1,906 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pKVM proxy for the GICv3 ITS command interface.
+ *
+ * The ITS is a bus master: it writes the Device and Collection Tables and
+ * the ITTs that commands name, at physical addresses the host chooses. Once
+ * the host is deprivileged, it must not be able to point the ITS at memory
+ * it does not own. The hypervisor therefore takes the 64 KiB ITS control
+ * frame and the command queue away from the host, and gives the host driver
+ * a shadow queue instead. On each host write to GITS_CWRITER, every new
+ * command is copied out of the shadow queue, checked (its_cmd.c), and its
+ * re-encoded form written to the real queue, before GITS_CWRITER is written
+ * once for the whole batch. The hypervisor never waits for the ITS.
+ *
+ * Register accesses are either:
+ *  - read through (ID registers, GITS_TYPER, GITS_CTLR, GITS_CREADR, ...);
+ *  - emulated from the shadow queue (GITS_CBASER, GITS_CWRITER);
+ *  - re-encoded from the hypervisor's own values (GITS_CBASER, GITS_BASERn
+ *    writes on resume, GITS_CTLR);
+ *  - refused, and reflected to the host as an external abort.
+ * The translation frame (GITS_TRANSLATER) stays with the host: devices, not
+ * CPUs, write it.
+ *
+ * The ITS tables are taken from the host as well (level-1 table accesses
+ * are emulated), ITTs must live in memory the driver claimed for them, and
+ * the redistributors' LPI table registers are frozen at handover.
+ *
+ * One lock per ITS serialises the host's CPUs on the queue and the device
+ * records; it is never held while waiting for the hardware.
+ */
+
+#include <linux/bitfield.h>
+#include <linux/io.h>
+#include <linux/irqchip/arm-gic-v3.h>
+
+#include <asm/kvm_mmu.h>
+#include <asm/kvm_pkvm.h>
+
+#include <nvhe/its_cmd.h>
+#include <nvhe/its_emulate.h>
+#include <nvhe/mem_protect.h>
+#include <nvhe/memory.h>
+#include <nvhe/spinlock.h>
+
+#define PKVM_MAX_ITS		4
+
+/* Only the control frame is trapped, the translation frame follows it. */
+#define ITS_CTRL_FRAME_SIZE	SZ_64K
+
+/* GITS_CBASER.Size counts 4 KiB pages, minus one (IHI 0069H, GITS_CBASER). */
+#define ITS_CMDQ_MAX_SIZE	(256 * SZ_4K)
+
+struct its_emu;
+
+/* A GITS_BASERn table, taken from the host at handover. */
+struct its_table {
+	struct its_emu		*its;
+	u64			*l1;		/* level-1 table, if indirect */
+	u64			nr_l1;
+	u64			psz;		/* ITS page size */
+	bool			flush;		/* ITS does not snoop the table */
+};
+
+struct its_emu {
+	hyp_spinlock_t		lock;
+	void __iomem		*base;
+	u64			*cmdq;		/* read by the ITS, hypervisor-owned */
+	const u64		*shadow;	/* written by the host */
+	u64			qsize;
+	u64			cbaser;		/* programmed by the hypervisor */
+	u64			host_cbaser;	/* reported to the host */
+	u64			baser[GITS_BASER_NR_REGS];
+	struct its_table	tables[GITS_BASER_NR_REGS];
+	u64			cwriter;	/* host's view of GITS_CWRITER */
+	bool			flush;		/* ITS does not snoop the queue */
+	struct its_cmd_state	cmds;
+};
+
+/* The RD_base frame of a redistributor, taken with the first ITS. */
+struct its_rdist {
+	void __iomem		*base;
+};
+
+static struct its_rdist its_rdists[KVM_HYP_ITS_MAX_TARGETS];
+static DEFINE_HYP_SPINLOCK(its_rdist_lock);
+
+/* Host pages the ITS driver set aside for ITTs, pinned while claimed. */
+#define PKVM_MAX_ITT_CLAIMS	512
+#define PKVM_MAX_ITT_CLAIM_PAGES	1024
+
+struct its_itt_claim {
+	u64	pfn;
+	u64	nr_pages;
+};
+
+static struct its_itt_claim its_claims[PKVM_MAX_ITT_CLAIMS];
+static DEFINE_HYP_SPINLOCK(its_claim_lock);
+
+static struct its_emu *its_emus[PKVM_MAX_ITS];
+static unsigned int its_nr;
+static DEFINE_HYP_SPINLOCK(its_setup_lock);
+static bool its_setup_closed;
+static bool its_setup_failed;
+/* Private copy of the host's description of the ITS being set up. */
+static struct kvm_hyp_its_desc its_desc;
+
+/*
+ * ITTs may only live in pages the driver claimed for them (see
+ * pkvm_its_claim_itt()): the kernel never hands those to a guest, so a
+ * device left mapped cannot get in the way of a protected VM, and a host
+ * cannot aim MAPD at arbitrary memory of its own.
+ */
+static int its_pin(u64 pfn, u64 nr_pages)
+{
+	return __pkvm_host_ref_device_pages(pfn, nr_pages);
+}
+
+static void its_unpin(u64 pfn, u64 nr_pages)
+{
+	__pkvm_host_unpin_device_pages(pfn, nr_pages);
+}
+
+static const struct its_cmd_mem_ops its_mem_ops = {
+	.pin	= its_pin,
+	.unpin	= its_unpin,
+};
+
+static u64 its_hw_read(struct its_emu *its, u64 offset, u8 size)
+{
+	if (size == sizeof(u64))
+		return readq_relaxed(its->base + offset);
+
+	return readl_relaxed(its->base + offset);
+}
+
+static bool its_hw_enabled(struct its_emu *its)
+{
+	return readl_relaxed(its->base + GITS_CTLR) & GITS_CTLR_ENABLE;
+}
+
+static u64 its_hw_creadr(struct its_emu *its)
+{
+	return readq_relaxed(its->base + GITS_CREADR) & GENMASK_ULL(19, 5);
+}
+
+/* Release what the commands the ITS has consumed since last time pinned. */
+static void its_emu_retire(struct its_emu *its, u64 rd)
+{
+	u64 pending = its_queue_used(rd, its->cwriter, its->qsize) / ITS_CMD_BYTES;
+
+	its_cmd_retire(&its->cmds, its->cmds.seq - pending);
+}
+
+static void its_emu_copy_cmd(struct its_emu *its, u64 off)
+{
+	const u64 *src = its->shadow + off / sizeof(u64);
+	u64 *dst = its->cmdq + off / sizeof(u64);
+	u64 in[ITS_CMD_DWORDS], out[ITS_CMD_DWORDS];
+	unsigned int i;
+
+	/* Check a private copy: the host can rewrite the shadow at any time. */
+	for (i = 0; i < ITS_CMD_DWORDS; i++)
+		in[i] = READ_ONCE(src[i]);
+
+	its_cmd_check(&its->cmds, in, out);
+
+	for (i = 0; i < ITS_CMD_DWORDS; i++)
+		WRITE_ONCE(dst[i], out[i]);
+
+	/* A non-coherent ITS reads the queue from the PoC (IHI 0069H, GITS_CBASER). */
+	if (its->flush)
+		kvm_flush_dcache_to_poc(dst, ITS_CMD_BYTES);
+}
+
+/*
+ * The host published commands up to @val: forward them all, then let the
+ * ITS see them with a single write to GITS_CWRITER.
+ */
+static bool its_emu_write_cwriter(struct its_emu *its, u64 val)
+{
+	u64 rd, room, off;
+
+	if (!its_queue_offset_valid(val, its->qsize))
+		return false;
+
+	rd = its_hw_creadr(its);
+	its_emu_retire(its, rd);
+
+	/*
+	 * CWRITER == CREADR means empty, so one slot always stays free (IHI
+	 * 0069H, GITS_CREADR): the host may not overwrite commands not yet read.
+	 */
+	room = its->qsize - ITS_CMD_BYTES - its_queue_used(rd, its->cwriter, its->qsize);
+	if (its_queue_used(its->cwriter, val, its->qsize) > room)
+		return false;
+
+	for (off = its->cwriter; off != val; off = its_queue_next(off, its->qsize))
+		its_emu_copy_cmd(its, off);
+
+	its->cwriter = val;
+	writeq(val, its->base + GITS_CWRITER);
+
+	return true;
+}
+
+/*
+ * Linux programs GITS_CBASER again on resume, with the ITS disabled. Put
+ * the hypervisor's own queue back; writing CBASER resets CREADR to 0 (IHI
+ * 0069H, GITS_CBASER), so the host's CWRITER view follows.
+ */
+static bool its_emu_write_cbaser(struct its_emu *its)
+{
+	if (its_hw_enabled(its))
+		return true;
+
+	its_emu_retire(its, its_hw_creadr(its));
+	writeq_relaxed(its->cbaser, its->base + GITS_CBASER);
+	its->cwriter = 0;
+	writeq_relaxed(0, its->base + GITS_CWRITER);
+
+	return true;
+}
+
+/* GITS_BASERn are only rewritten on resume: restore the hypervisor's copy. */
+static bool its_emu_write_baser(struct its_emu *its, u64 offset)
+{
+	unsigned int n = (offset - GITS_BASER) / sizeof(u64);
+
+	if (!its_hw_enabled(its))
+		writeq_relaxed(its->baser[n], its->base + GITS_BASER + n * sizeof(u64));
+
+	return true;
+}
+
+/* Only Enabled is the host's to change (IHI 0069H, GITS_CTLR). */
+static bool its_emu_write_ctlr(struct its_emu *its, u64 val)
+{
+	writel_relaxed(val & GITS_CTLR_ENABLE, its->base + GITS_CTLR);
+
+	return true;
+}
+
+static bool its_emu_write(struct its_emu *its, struct host_mmio_access *acc)
+{
+	u64 reg = ALIGN_DOWN(acc->offset, sizeof(u64));
+	bool hi = acc->offset & 4;
+
+	switch (reg) {
+	case GITS_CTLR:
+		/* GITS_CTLR is 32-bit, GITS_IIDR read-only. */
+		return !hi && acc->size == sizeof(u32) && its_emu_write_ctlr(its, acc->val);
+	case GITS_CBASER:
+		return its_emu_write_cbaser(its);
+	case GITS_CWRITER:
+		/* The top half is RES0: accept zero, never a misaligned write. */
+		if (hi)
+			return !acc->val;
+		return its_emu_write_cwriter(its, acc->val);
+	case GITS_BASER ... GITS_BASER + (GITS_BASER_NR_REGS - 1) * sizeof(u64):
+		return its_emu_write_baser(its, reg);
+	default:
+		return false;
+	}
+}
+
+static u64 its_emu_half(u64 val, struct host_mmio_access *acc)
+{
+	if (acc->size == sizeof(u64))
+		return val;
+
+	return acc->offset & 4 ? upper_32_bits(val) : lower_32_bits(val);
+}
+
+static bool its_emu_read(struct its_emu *its, struct host_mmio_access *acc)
+{
+	u64 reg = ALIGN_DOWN(acc->offset, sizeof(u64));
+
+	switch (reg) {
+	case GITS_CTLR:		/* and GITS_IIDR */
+		if (acc->size != sizeof(u32))
+			return false;
+		fallthrough;
+	case GITS_TYPER:
+	case GITS_MPIDR:
+	case GITS_BASER ... GITS_BASER + (GITS_BASER_NR_REGS - 1) * sizeof(u64):
+		acc->val = its_hw_read(its, acc->offset, acc->size);
+		return true;
+	case GITS_CBASER:
+		acc->val = its_emu_half(its->host_cbaser, acc);
+		return true;
+	case GITS_CWRITER:
+		acc->val = its_emu_half(its->cwriter, acc);
+		return true;
+	case GITS_CREADR:
+		/* Both queues advance in lockstep: the hardware offset is exact. */
+		acc->val = its_hw_read(its, acc->offset, acc->size);
+		its_emu_retire(its, its_hw_creadr(its));
+		return true;
+	case GITS_IDREGS_BASE ... GITS_CIDR3:
+		if (acc->size != sizeof(u32))
+			return false;
+		acc->val = its_hw_read(its, acc->offset, acc->size);
+		return true;
+	default:
+		/* Default deny, including the IMPLEMENTATION DEFINED range. */
+		return false;
+	}
+}
+
+static bool its_emu_handle(void *priv, struct host_mmio_access *acc)
+{
+	struct its_emu *its = priv;
+	bool ret;
+
+	/* Only naturally aligned 32/64-bit accesses are defined (IHI 0069H, ITS registers). */
+	if ((acc->size != sizeof(u32) && acc->size != sizeof(u64)) ||
+	    !IS_ALIGNED(acc->offset, acc->size))
+		return false;
+
+	hyp_spin_lock(&its->lock);
+	ret = acc->write ? its_emu_write(its, acc) : its_emu_read(its, acc);
+	hyp_spin_unlock(&its->lock);
+
+	return ret;
+}
+
+static u64 its_baser_psz(u64 baser)
+{
+	switch (FIELD_GET(GITS_BASER_PAGE_SIZE_MASK, baser)) {
+	case 0:
+		return SZ_4K;
+	case 1:
+		return SZ_16K;
+	default:
+		return SZ_64K;
+	}
+}
+
+/* With 64 KiB pages, PA[51:48] lives in bits [15:12] (IHI 0069H, GITS_BASER<n>). */
+static u64 its_baser_pa(u64 baser)
+{
+	if (its_baser_psz(baser) == SZ_64K)
+		return (baser & GENMASK_ULL(47, 16)) | GITS_BASER_ADDR_48_to_52(baser);
+
+	return baser & GENMASK_ULL(47, 12);
+}
+
+/*
+ * GICR_PROPBASER and GICR_PENDBASER (IHI 0069H) name the tables the
+ * redistributor reads and writes LPI state to. The host programmed them
+ * before the handover; from then on, writes to them are ignored, as the
+ * architecture allows once EnableLPIs is set, and the tables cannot be
+ * moved into a protected VM. Writes that do not touch memory tables are
+ * forwarded; any other write is refused.
+ */
+static bool its_rdist_write(struct its_rdist *rd, struct host_mmio_access *acc)
+{
+	switch (ALIGN_DOWN(acc->offset, sizeof(u64))) {
+	case GICR_PROPBASER:
+	case GICR_PENDBASER:
+		return true;
+	case GICR_CTLR:		/* and GICR_IIDR, read-only */
+		if (acc->offset != GICR_CTLR || acc->size != sizeof(u32))
+			return false;
+		break;
+	case GICR_STATUSR:	/* and GICR_WAKER */
+		if (acc->size != sizeof(u32))
+			return false;
+		break;
+	case GICR_SETLPIR:
+	case GICR_CLRLPIR:
+	case GICR_INVLPIR:
+	case GICR_INVALLR:
+		break;
+	default:
+		return false;
+	}
+
+	hyp_spin_lock(&its_rdist_lock);
+	if (acc->size == sizeof(u64))
+		writeq_relaxed(acc->val, rd->base + acc->offset);
+	else
+		writel_relaxed(acc->val, rd->base + acc->offset);
+	hyp_spin_unlock(&its_rdist_lock);
+
+	return true;
+}
+
+static bool its_rdist_handle(void *priv, struct host_mmio_access *acc)
+{
+	struct its_rdist *rd = priv;
+
+	if ((acc->size != sizeof(u32) && acc->size != sizeof(u64)) ||
+	    !IS_ALIGNED(acc->offset, acc->size))
+		return false;
+
+	if (acc->write)
+		return its_rdist_write(rd, acc);
+
+	/* Reading a redistributor's RD_base frame has no side effect. */
+	if (acc->size == sizeof(u64))
+		acc->val = readq_relaxed(rd->base + acc->offset);
+	else
+		acc->val = readl_relaxed(rd->base + acc->offset);
+
+	return true;
+}
+
+/* Redistributors are shared by all ITSs: the first handover takes them. */
+static int its_emu_take_rdists(const struct kvm_hyp_its_desc *desc)
+{
+	unsigned long base;
+	u64 i;
+	int ret;
+
+	if (its_nr)
+		return 0;
+
+	for (i = 0; i < desc->nr_targets; i++) {
+		if (!IS_ALIGNED(desc->rdists[i], SZ_64K))
+			return -EINVAL;
+
+		ret = __pkvm_host_donate_mmio_hyp(desc->rdists[i], SZ_64K, its_rdist_handle,
+						  &its_rdists[i], &base);
+		if (ret)
+			return ret;
+		its_rdists[i].base = (void __iomem *)base;
+	}
+
+	return 0;
+}
+
+/* Capacity of a GITS_BASERn table, in entries, flat or two-level. */
+static u64 its_baser_nr_entries(u64 baser)
+{
+	u64 psz, esz, nr;
+
+	if (!(baser & GITS_BASER_VALID))
+		return 0;
+
+	psz = its_baser_psz(baser);
+	esz = GITS_BASER_ENTRY_SIZE(baser);
+	nr = GITS_BASER_NR_PAGES(baser) * psz;
+	if (baser & GITS_BASER_INDIRECT)
+		return nr / GITS_LVL1_ENTRY_SIZE * (psz / esz);
+
+	return nr / esz;
+}
+
+static u64 its_table_entries(struct its_emu *its, u64 type)
+{
+	unsigned int i;
+
+	for (i = 0; i < GITS_BASER_NR_REGS; i++) {
+		if (GITS_BASER_TYPE(its->baser[i]) == type)
+			return its_baser_nr_entries(its->baser[i]);
+	}
+
+	return 0;
+}
+
+/*
+ * A level-1 entry holds the address of a level-2 page and a Valid bit
+ * (IHI 0069H, GITS_BASER<n>): the only table format the architecture defines.
+ */
+static bool its_l1_entry_is_sane(const struct its_table *t, u64 e)
+{
+	u64 l2 = e & GENMASK_ULL(51, 12);
+
+	return e == (l2 | GITS_BASER_VALID) && IS_ALIGNED(l2, t->psz);
+}
+
+/*
+ * Take a level-2 page from the host before the ITS may use it. A new one
+ * is cleared here: the driver zeroed it, but could have changed it since.
+ */
+static int its_l2_take(const struct its_table *t, u64 e, bool clear)
+{
+	u64 l2 = e & GENMASK_ULL(51, 12);
+	int ret;
+
+	ret = __pkvm_host_donate_hyp(hyp_phys_to_pfn(l2), t->psz >> PAGE_SHIFT);
+	if (ret)
+		return ret;
+
+	if (clear)
+		memset(hyp_phys_to_virt(l2), 0, t->psz);
+	if (t->flush)
+		kvm_flush_dcache_to_poc(hyp_phys_to_virt(l2), t->psz);
+
+	return 0;
+}
+
+/*
+ * The driver fills in a level-1 entry when it first needs a level-2 page,
+ * and never changes it again. Anything else is refused: a host-chosen
+ * level-2 page would let the ITS write wherever the host likes.
+ */
+static bool its_l1_write(struct its_table *t, u64 idx, u64 val)
+{
+	u64 old = READ_ONCE(t->l1[idx]);
+
+	if (val == old)
+		return true;
+	if (old || !its_l1_entry_is_sane(t, val) || its_l2_take(t, val, true))
+		return false;
+
+	WRITE_ONCE(t->l1[idx], val);
+	if (t->flush)
+		kvm_flush_dcache_to_poc(&t->l1[idx], sizeof(u64));
+	/* As the driver does: the ITS may read the entry as soon as it is set. */
+	dsb(sy);
+
+	return true;
+}
+
+static bool its_l1_handle(void *priv, struct host_mmio_access *acc)
+{
+	struct its_table *t = priv;
+	u64 idx = acc->offset / sizeof(u64);
+	bool ret = true;
+
+	if (acc->size != sizeof(u64) || !IS_ALIGNED(acc->offset, sizeof(u64)) ||
+	    idx >= t->nr_l1)
+		return false;
+
+	hyp_spin_lock(&t->its->lock);
+	if (acc->write)
+		ret = its_l1_write(t, idx, acc->val);
+	else
+		acc->val = READ_ONCE(t->l1[idx]);
+	hyp_spin_unlock(&t->its->lock);
+
+	return ret;
+}
+
+/*
+ * Device, Collection and vPE Tables hold addresses the ITS writes to (ITT
+ * and level-2 pages, IMPLEMENTATION DEFINED entries): take them all from
+ * the host. Flat tables and level-2 pages are never touched by the driver
+ * again; level-1 tables are, and their accesses are emulated.
+ */
+static int its_emu_take_table(struct its_emu *its, unsigned int n)
+{
+	struct its_table *t = &its->tables[n];
+	u64 baser = its->baser[n];
+	u64 pa = its_baser_pa(baser);
+	u64 i, size;
+	int ret;
+
+	t->its = its;
+	t->psz = its_baser_psz(baser);
+	t->flush = !(baser & GITS_BASER_SHAREABILITY_MASK);
+	size = GITS_BASER_NR_PAGES(baser) * t->psz;
+	if (!PAGE_ALIGNED(pa) || !PAGE_ALIGNED(size) || t->psz < PAGE_SIZE)
+		return -EINVAL;
+
+	ret = __pkvm_host_donate_hyp(hyp_phys_to_pfn(pa), size >> PAGE_SHIFT);
+	if (ret || !(baser & GITS_BASER_INDIRECT))
+		return ret;
+
+	t->l1 = hyp_phys_to_virt(pa);
+	t->nr_l1 = size / GITS_LVL1_ENTRY_SIZE;
+	for (i = 0; i < t->nr_l1; i++) {
+		u64 e = READ_ONCE(t->l1[i]);
+
+		if (!e)
+			continue;
+		if (!its_l1_entry_is_sane(t, e))
+			return -EINVAL;
+		ret = its_l2_take(t, e, false);
+		if (ret)
+			return ret;
+	}
+
+	return __pkvm_hyp_trap_host_mem(pa, size, its_l1_handle, t);
+}
+
+static int its_emu_take_tables(struct its_emu *its)
+{
+	unsigned int n;
+	int ret;
+
+	for (n = 0; n < GITS_BASER_NR_REGS; n++) {
+		if (!(its->baser[n] & GITS_BASER_VALID))
+			continue;
+
+		switch (GITS_BASER_TYPE(its->baser[n])) {
+		case GITS_BASER_TYPE_DEVICE:
+		case GITS_BASER_TYPE_VCPU:
+		case GITS_BASER_TYPE_COLLECTION:
+			ret = its_emu_take_table(its, n);
+			if (ret)
+				return ret;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+
+	return 0;
+}
+
+/* Limits of the ITS, from its own ID registers and tables. */
+static void its_emu_init_limits(struct its_emu *its, u64 typer)
+{
+	struct its_cmd_limits *lim = &its->cmds.lim;
+	u64 devids = BIT_ULL(FIELD_GET(GITS_TYPER_DEVBITS, typer) + 1);
+	u64 icids = its_table_entries(its, GITS_BASER_TYPE_COLLECTION);
+
+	lim->nr_devids = min(devids, its_table_entries(its, GITS_BASER_TYPE_DEVICE));
+	lim->nr_icids = min_t(u64, max_t(u64, icids, GITS_TYPER_HCC(typer)), BIT(16));
+	lim->max_size = FIELD_GET(GITS_TYPER_IDBITS, typer);
+	lim->lpi_bits = lim->max_size + 1;
+	lim->itt_entry_size = FIELD_GET(GITS_TYPER_ITT_ENTRY_SIZE, typer) + 1;
+	lim->page_shift = PAGE_SHIFT;
+}
+
+/*
+ * Redistributors are named by physical address when GITS_TYPER.PTA is set,
+ * by processor number otherwise (IHI 0069H, GITS_TYPER.PTA).
+ */
+static int its_emu_init_targets(struct its_emu *its, const struct kvm_hyp_its_desc *desc,
+				u64 typer)
+{
+	struct its_cmd_limits *lim = &its->cmds.lim;
+	u64 i;
+
+	if (!desc->nr_targets || desc->nr_targets > ITS_CMD_MAX_TARGETS)
+		return -EINVAL;
+
+	for (i = 0; i < desc->nr_targets; i++) {
+		u64 t = desc->targets[i];
+
+		if (!IS_ALIGNED(t, SZ_64K) || t > GENMASK_ULL(51, 16))
+			return -EINVAL;
+		if ((typer & GITS_TYPER_PTA) ? addr_is_memory(t) : t > GENMASK_ULL(31, 16))
+			return -EINVAL;
+		lim->targets[i] = t >> 16;
+	}
+	lim->nr_targets = desc->nr_targets;
+
+	return 0;
+}
+
+/*
+ * Devices the driver mapped before the handover: the host is still trusted
+ * then, but their ITTs must be pinned like any later MAPD's.
+ */
+static int its_emu_adopt_devices(struct its_emu *its, const struct kvm_hyp_its_desc *desc)
+{
+	u64 i;
+
+	if (desc->nr_devices > KVM_HYP_ITS_MAX_DEVICES)
+		return -EINVAL;
+
+	for (i = 0; i < desc->nr_devices; i++) {
+		if (desc->devices[i].size > U8_MAX ||
+		    its_cmd_map_dev(&its->cmds, desc->devices[i].devid, desc->devices[i].size,
+				    desc->devices[i].itt))
+			return -EINVAL;
+	}
+
+	return 0;
+}
+
+static bool its_desc_is_sane(const struct kvm_hyp_its_desc *desc)
+{
+	if (!IS_ALIGNED(desc->base, SZ_64K) || !PAGE_ALIGNED(desc->cmdq) ||
+	    !PAGE_ALIGNED(desc->shadow) || !PAGE_ALIGNED(desc->cmdq_size))
+		return false;
+
+	return desc->cmdq_size && desc->cmdq_size <= ITS_CMDQ_MAX_SIZE &&
+	       IS_ALIGNED(desc->cmdq_size, SZ_4K) && desc->cmdq != desc->shadow;
+}
+
+/* The queue the ITS uses must be the one the host hands over, and valid. */
+static int its_emu_check_cbaser(struct its_emu *its, const struct kvm_hyp_its_desc *desc)
+{
+	u64 cbaser = readq_relaxed(its->base + GITS_CBASER);
+
+	if (!(cbaser & GITS_CBASER_VALID) || GITS_CBASER_ADDRESS(cbaser) != desc->cmdq ||
+	    ((cbaser & 0xff) + 1) * SZ_4K != desc->cmdq_size)
+		return -EINVAL;
+
+	its->cbaser = cbaser;
+	its->host_cbaser = (cbaser & ~GITS_CBASER_ADDRESS(~0ULL)) | desc->shadow;
+
+	/*
+	 * Decide on cache maintenance from what the ITS accepted, not from
+	 * what was asked: shareability reads back as 0 if it is not supported.
+	 */
+	its->flush = !(cbaser & GITS_CBASER_SHAREABILITY_MASK) ||
+		     (desc->flags & KVM_HYP_ITS_CMDQ_FLUSH);
+
+	return 0;
+}
+
+/* Take the real queue away from the host, and keep the shadow mapped. */
+static int its_emu_take_queues(struct its_emu *its, const struct kvm_hyp_its_desc *desc)
+{
+	u64 nr = desc->cmdq_size >> PAGE_SHIFT;
+	u64 i;
+	int ret;
+
+	ret = __pkvm_host_donate_hyp(hyp_phys_to_pfn(desc->cmdq), nr);
+	if (ret)
+		return ret;
+	its->cmdq = hyp_phys_to_virt(desc->cmdq);
+
+	for (i = 0; i < nr; i++) {
+		ret = __pkvm_host_share_hyp(hyp_phys_to_pfn(desc->shadow) + i);
+		if (ret)
+			return ret;
+	}
+	its->shadow = hyp_phys_to_virt(desc->shadow);
+
+	return hyp_pin_shared_mem((void *)its->shadow, (void *)its->shadow + desc->cmdq_size);
+}
+
+static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *desc)
+{
+	unsigned long base;
+	unsigned int i;
+	u64 typer;
+	int ret;
+
+	if (!its_desc_is_sane(desc))
+		return -EINVAL;
+
+	hyp_spin_lock_init(&its->lock);
+	its->qsize = desc->cmdq_size;
+	its->cmds.mem = &its_mem_ops;
+	/*
+	 * Start counting one queue in, so that "written minus pending" cannot
+	 * wrap below zero because of commands posted before the handover.
+	 */
+	its->cmds.seq = its->qsize / ITS_CMD_BYTES;
+
+	/* From here on, the host reaches the control frame only through us. */
+	ret = __pkvm_host_donate_mmio_hyp(desc->base, ITS_CTRL_FRAME_SIZE, its_emu_handle,
+					  its, &base);
+	if (ret)
+		return ret;
+	its->base = (void __iomem *)base;
+
+	hyp_spin_lock(&its->lock);
+	typer = readq_relaxed(its->base + GITS_TYPER);
+	for (i = 0; i < GITS_BASER_NR_REGS; i++)
+		its->baser[i] = readq_relaxed(its->base + GITS_BASER + i * sizeof(u64));
+	its_emu_init_limits(its, typer);
+
+	ret = its_emu_init_targets(its, desc, typer);
+	if (!ret)
+		ret = its_emu_adopt_devices(its, desc);
+	if (!ret)
+		ret = its_emu_check_cbaser(its, desc);
+	if (!ret)
+		ret = its_emu_take_queues(its, desc);
+	if (!ret)
+		ret = its_emu_take_tables(its);
+	if (!ret)
+		ret = its_emu_take_rdists(desc);
+	if (!ret) {
+		its->cwriter = readq_relaxed(its->base + GITS_CWRITER) & GENMASK_ULL(19, 5);
+		if (!its_queue_offset_valid(its->cwriter, its->qsize))
+			ret = -EINVAL;
+	}
+	/* On failure the handler sees qsize == 0: the ITS stays fenced off. */
+	if (ret)
+		its->qsize = 0;
+	hyp_spin_unlock(&its->lock);
+
+	return ret;
+}
+
+/*
+ * __pkvm_its_init: the host donates @nr_pages at @pfn for the state of one
+ * ITS, starting with a struct kvm_hyp_its_desc describing it. Only allowed
+ * before the host is deprivileged; any failure is remembered, and protected
+ * VMs are then refused.
+ */
+static int __pkvm_its_init(u64 pfn, u64 nr_pages)
+{
+	struct its_emu *its;
+	int ret;
+
+	BUILD_BUG_ON(sizeof(struct its_emu) > KVM_HYP_ITS_STATE_PAGES * PAGE_SIZE);
+
+	if (nr_pages != KVM_HYP_ITS_STATE_PAGES)
+		return -EINVAL;
+	if (its_nr == PKVM_MAX_ITS)
+		return -ENOSPC;
+
+	ret = __pkvm_host_donate_hyp(pfn, nr_pages);
+	if (ret)
+		return ret;
+
+	/* Copy the descriptor out before reusing the pages for our state. */
+	its = hyp_phys_to_virt(hyp_pfn_to_phys(pfn));
+	memcpy(&its_desc, its, sizeof(its_desc));
+	memset(its, 0, nr_pages * PAGE_SIZE);
+
+	ret = its_emu_setup(its, &its_desc);
+	if (!ret)
+		its_emus[its_nr++] = its;
+
+	return ret;
+}
+
+int pkvm_its_init(u64 pfn, u64 nr_pages)
+{
+	int ret = -EPERM;
+
+	hyp_spin_lock(&its_setup_lock);
+	if (!its_setup_closed) {
+		ret = __pkvm_its_init(pfn, nr_pages);
+		if (ret)
+			its_setup_failed = true;
+	}
+	hyp_spin_unlock(&its_setup_lock);
+
+	return ret;
+}
+
+/*
+ * __pkvm_its_claim_itt: the driver sets @nr_pages of its own aside for
+ * ITTs. They stay pinned, and usable by MAPD, until released; a page
+ * still named by a mapped device stays pinned after its release.
+ */
+int pkvm_its_claim_itt(u64 pfn, u64 nr_pages)
+{
+	struct its_itt_claim *c = NULL;
+	unsigned int i;
+	int ret;
+
+	if (!nr_pages || nr_pages > PKVM_MAX_ITT_CLAIM_PAGES)
+		return -EINVAL;
+
+	hyp_spin_lock(&its_claim_lock);
+	for (i = 0; i < PKVM_MAX_ITT_CLAIMS && !c; i++) {
+		if (!its_claims[i].nr_pages)
+			c = &its_claims[i];
+	}
+	ret = c ? __pkvm_host_pin_device_pages(pfn, nr_pages) : -ENOSPC;
+	if (!ret) {
+		c->pfn = pfn;
+		c->nr_pages = nr_pages;
+	}
+	hyp_spin_unlock(&its_claim_lock);
+
+	return ret;
+}
+
+/* __pkvm_its_release_itt: only ever undoes one matching claim. */
+int pkvm_its_release_itt(u64 pfn, u64 nr_pages)
+{
+	unsigned int i;
+	int ret = -ENOENT;
+
+	hyp_spin_lock(&its_claim_lock);
+	for (i = 0; i < PKVM_MAX_ITT_CLAIMS; i++) {
+		struct its_itt_claim *c = &its_claims[i];
+
+		if (c->nr_pages && c->pfn == pfn && c->nr_pages == nr_pages) {
+			__pkvm_host_unpin_device_pages(pfn, nr_pages);
+			c->nr_pages = 0;
+			ret = 0;
+			break;
+		}
+	}
+	hyp_spin_unlock(&its_claim_lock);
+
+	return ret;
+}
+
+/* Called when the host is deprivileged: no more ITS can be handed over. */
+void pkvm_its_finalize(void)
+{
+	hyp_spin_lock(&its_setup_lock);
+	its_setup_closed = true;
+	hyp_spin_unlock(&its_setup_lock);
+}
+
+bool pkvm_its_isolation_failed(void)
+{
+	return READ_ONCE(its_setup_failed);
+}
+
+int pkvm_its_get_stats(u64 idx, u64 *nr_refused, u64 *last_reason)
+{
+	struct its_emu *its;
+
+	hyp_spin_lock(&its_setup_lock);
+	its = idx < its_nr ? its_emus[idx] : NULL;
+	hyp_spin_unlock(&its_setup_lock);
+	if (!its)
+		return -ENOENT;
+
+	hyp_spin_lock(&its->lock);
+	*nr_refused = its->cmds.nr_refused;
+	*last_reason = its->cmds.last_reason;
+	hyp_spin_unlock(&its->lock);
+
+	return 0;
+}

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Table-driven tests of the pKVM ITS command validator, run in userspace
+ * against the hypervisor's own source (its_cmd.c). Each case starts from a
+ * fresh ITS with a few devices mapped, queues one command and checks:
+ *  - the verdict (accepted or the reason of the refusal);
+ *  - the command that would reach the ITS: re-encoded from checked fields
+ *    only (RES0 bits cleared), or a SYNC to the first redistributor;
+ *  - which host pages are pinned for the ITS, and when they are released.
+ * Then every opcode, the queue arithmetic and the ITT pinning life cycle.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/bits.h>
+#include <linux/kernel.h>
+#include <linux/irqchip/arm-gic-v3.h>
+
+#include <nvhe/its_cmd.h>
+
+#define NR_PFNS		1024
+/* Pages of a "protected guest": the host does not own them. */
+#define GUEST_PFN	0x100
+
+static unsigned int pins[NR_PFNS];
+static struct its_cmd_state st;
+static int failures, checks;
+
+static int fake_pin(u64 pfn, u64 nr_pages)
+{
+	u64 i;
+
+	if (pfn >= NR_PFNS || nr_pages > NR_PFNS - pfn)
+		return -1;
+	for (i = pfn; i < pfn + nr_pages; i++) {
+		if (i == GUEST_PFN)
+			return -1;
+	}
+	for (i = pfn; i < pfn + nr_pages; i++)
+		pins[i]++;
+
+	return 0;
+}
+
+static void fake_unpin(u64 pfn, u64 nr_pages)
+{
+	u64 i;
+
+	for (i = pfn; i < pfn + nr_pages; i++) {
+		if (!pins[i]) {
+			printf("# unpin of unpinned pfn %#llx\n", (unsigned long long)i);
+			failures++;
+			continue;
+		}
+		pins[i]--;
+	}
+}
+
+static const struct its_cmd_mem_ops fake_mem = {
+	.pin	= fake_pin,
+	.unpin	= fake_unpin,
+};
+
+static void expect(int cond, const char *name, const char *what)
+{
+	checks++;
+	if (!cond) {
+		failures++;
+		printf("not ok - %s: %s\n", name, what);
+	}
+}
+
+/* Encoders, written independently of the validator's decoders. */
+#define CMD(op, dw0, dw1, dw2, dw3)	{ (u64)(op) | (dw0), (dw1), (dw2), (dw3) }
+#define DEV(d)				((u64)(d) << 32)
+#define EV(e)				((u64)(e))
+#define LPI(i)				((u64)(i) << 32)
+#define ICID(c)				((u64)(c))
+#define RD(r)				((u64)(r) << 16)
+#define ITT(a)				((u64)(a) & GENMASK_ULL(51, 8))
+#define V				BIT_ULL(63)
+
+/*
+ * A fresh ITS: 64 DeviceIDs, 4 collections, 16 EventID bits, 16 LPI bits,
+ * 8-byte ITEs, 4 KiB pages, two redistributors (processor numbers 0, 1).
+ * Device 1 maps 32 events at pfn 1; device 2 maps 2^16 events at pfn 16.
+ */
+static void reset(void)
+{
+	memset(&st, 0, sizeof(st));
+	memset(pins, 0, sizeof(pins));
+	st.mem = &fake_mem;
+	st.lim.nr_devids = 64;
+	st.lim.nr_icids = 4;
+	st.lim.max_size = 15;
+	st.lim.lpi_bits = 16;
+	st.lim.itt_entry_size = 8;
+	st.lim.page_shift = 12;
+	st.lim.nr_targets = 2;
+	st.lim.targets[0] = 0;
+	st.lim.targets[1] = 1;
+	st.seq = 2048;
+
+	if (its_cmd_map_dev(&st, 1, 4, 0x1000) || its_cmd_map_dev(&st, 2, 15, 0x10000)) {
+		printf("Bail out! cannot map the initial devices\n");
+		exit(1);
+	}
+}
+
+struct tcase {
+	const char		*name;
+	u64			in[4];
+	enum its_cmd_reason	want;
+	u64			out[4];		/* checked when @want is OK */
+};
+
+static const struct tcase cases[] = {
+	/* MAPD */
+	{ "mapd map", CMD(GITS_CMD_MAPD, DEV(5), 4, ITT(0x3000) | V, 0), ITS_CMD_OK,
+	  CMD(GITS_CMD_MAPD, DEV(5), 4, ITT(0x3000) | V, 0) },
+	{ "mapd last devid", CMD(GITS_CMD_MAPD, DEV(63), 0, ITT(0x3000) | V, 0), ITS_CMD_OK,
+	  CMD(GITS_CMD_MAPD, DEV(63), 0, ITT(0x3000) | V, 0) },
+	{ "mapd devid past table", CMD(GITS_CMD_MAPD, DEV(64), 0, ITT(0x3000) | V, 0),
+	  ITS_CMD_BAD_DEVID },
+	{ "mapd devid 2^32-1", CMD(GITS_CMD_MAPD, DEV(0xffffffff), 0, ITT(0x3000) | V, 0),
+	  ITS_CMD_BAD_DEVID },
+	{ "mapd size at ID_bits", CMD(GITS_CMD_MAPD, DEV(6), 15, ITT(0x40000) | V, 0), ITS_CMD_OK,
+	  CMD(GITS_CMD_MAPD, DEV(6), 15, ITT(0x40000) | V, 0) },
+	{ "mapd size past ID_bits", CMD(GITS_CMD_MAPD, DEV(6), 16, ITT(0x40000) | V, 0),
+	  ITS_CMD_BAD_SIZE },
+	{ "mapd itt in guest page", CMD(GITS_CMD_MAPD, DEV(6), 0, ITT(GUEST_PFN << 12) | V, 0),
+	  ITS_CMD_BAD_ITT },
+	/* 64 x 8 bytes from 0xff00 spill into the guest page 0x100. */
+	{ "mapd itt spills into guest page",
+	  CMD(GITS_CMD_MAPD, DEV(6), 5, ITT((GUEST_PFN << 12) - 0x100) | V, 0), ITS_CMD_BAD_ITT },
+	{ "mapd itt ends before guest page",
+	  CMD(GITS_CMD_MAPD, DEV(6), 4, ITT((GUEST_PFN << 12) - 0x100) | V, 0), ITS_CMD_OK,
+	  CMD(GITS_CMD_MAPD, DEV(6), 4, ITT((GUEST_PFN << 12) - 0x100) | V, 0) },
+	{ "mapd itt past PA range", CMD(GITS_CMD_MAPD, DEV(6), 0, ITT(NR_PFNS << 12) | V, 0),
+	  ITS_CMD_BAD_ITT },
+	{ "mapd second map", CMD(GITS_CMD_MAPD, DEV(1), 4, ITT(0x5000) | V, 0), ITS_CMD_DEV_BUSY },
+	{ "mapd unmap", CMD(GITS_CMD_MAPD, DEV(1), 0, 0, 0), ITS_CMD_OK,
+	  CMD(GITS_CMD_MAPD, DEV(1), 0, 0, 0) },
+	{ "mapd unmap unknown", CMD(GITS_CMD_MAPD, DEV(9), 0, 0, 0), ITS_CMD_OK,
+	  CMD(GITS_CMD_MAPD, DEV(9), 0, 0, 0) },
+	{ "mapd res0 cleared",
+	  CMD(GITS_CMD_MAPD, DEV(5) | 0xffff00, GENMASK_ULL(63, 5) | 4,
+	      ITT(0x3000) | V | GENMASK_ULL(62, 52) | 0xff, ~0ULL), ITS_CMD_OK,
+	  CMD(GITS_CMD_MAPD, DEV(5), 4, ITT(0x3000) | V, 0) },
+	/* MAPC */
+	{ "mapc", CMD(GITS_CMD_MAPC, 0, 0, ICID(3) | RD(1) | V, 0), ITS_CMD_OK,
+	  CMD(GITS_CMD_MAPC, 0, 0, ICID(3) | RD(1) | V, 0) },
+	{ "mapc icid past table", CMD(GITS_CMD_MAPC, 0, 0, ICID(4) | RD(1) | V, 0),
+	  ITS_CMD_BAD_ICID },
+	{ "mapc unknown rdbase", CMD(GITS_CMD_MAPC, 0, 0, ICID(0) | RD(2) | V, 0),
+	  ITS_CMD_BAD_RDBASE },
+	{ "mapc unmap drops rdbase", CMD(GITS_CMD_MAPC, DEV(7), ~0ULL, ICID(2) | RD(9), 0),
+	  ITS_CMD_OK, CMD(GITS_CMD_MAPC, 0, 0, ICID(2), 0) },
+	/* MAPTI, MAPI */
+	{ "mapti", CMD(GITS_CMD_MAPTI, DEV(1), EV(31) | LPI(8192), ICID(1), 0), ITS_CMD_OK,
+	  CMD(GITS_CMD_MAPTI, DEV(1), EV(31) | LPI(8192), ICID(1), 0) },
+	{ "mapti last lpi", CMD(GITS_CMD_MAPTI, DEV(1), EV(0) | LPI(65535), ICID(0), 0),
+	  ITS_CMD_OK, CMD(GITS_CMD_MAPTI, DEV(1), EV(0) | LPI(65535), ICID(0), 0) },
+	{ "mapti eventid past itt", CMD(GITS_CMD_MAPTI, DEV(1), EV(32) | LPI(8192), 0, 0),
+	  ITS_CMD_BAD_EVENTID },
+	{ "mapti sgi/spi intid", CMD(GITS_CMD_MAPTI, DEV(1), EV(0) | LPI(8191), 0, 0),
+	  ITS_CMD_BAD_INTID },
+	{ "mapti intid past lpi bits", CMD(GITS_CMD_MAPTI, DEV(1), EV(0) | LPI(65536), 0, 0),
+	  ITS_CMD_BAD_INTID },
+	{ "mapti icid past table", CMD(GITS_CMD_MAPTI, DEV(1), EV(0) | LPI(8192), ICID(4), 0),
+	  ITS_CMD_BAD_ICID },
+	{ "mapti unmapped device", CMD(GITS_CMD_MAPTI, DEV(3), EV(0) | LPI(8192), 0, 0),
+	  ITS_CMD_DEV_UNMAPPED },
+	{ "mapti devid past table", CMD(GITS_CMD_MAPTI, DEV(64), EV(0) | LPI(8192), 0, 0),
+	  ITS_CMD_BAD_DEVID },
+	{ "mapi", CMD(GITS_CMD_MAPI, DEV(2), EV(8192) | LPI(5), ICID(1) | RD(3), 0), ITS_CMD_OK,
+	  CMD(GITS_CMD_MAPI, DEV(2), EV(8192), ICID(1), 0) },
+	{ "mapi eventid not an lpi", CMD(GITS_CMD_MAPI, DEV(2), EV(8191), 0, 0),
+	  ITS_CMD_BAD_INTID },
+	/* MOVI and the single-event commands */
+	{ "movi", CMD(GITS_CMD_MOVI, DEV(1), EV(3) | LPI(77), ICID(2) | V, ~0ULL), ITS_CMD_OK,
+	  CMD(GITS_CMD_MOVI, DEV(1), EV(3), ICID(2), 0) },
+	{ "movi icid past table", CMD(GITS_CMD_MOVI, DEV(1), EV(3), ICID(0xffff), 0),
+	  ITS_CMD_BAD_ICID },
+	{ "movi eventid past itt", CMD(GITS_CMD_MOVI, DEV(1), EV(32), ICID(0), 0),
+	  ITS_CMD_BAD_EVENTID },
+	{ "discard", CMD(GITS_CMD_DISCARD, DEV(2), EV(65535), ~0ULL, 0), ITS_CMD_OK,
+	  CMD(GITS_CMD_DISCARD, DEV(2), EV(65535), 0, 0) },
+	{ "discard eventid past itt", CMD(GITS_CMD_DISCARD, DEV(2), EV(65536), 0, 0),
+	  ITS_CMD_BAD_EVENTID },
+	{ "int", CMD(GITS_CMD_INT, DEV(1), EV(1), 0, 0), ITS_CMD_OK,
+	  CMD(GITS_CMD_INT, DEV(1), EV(1), 0, 0) },
+	{ "int unmapped device", CMD(GITS_CMD_INT, DEV(4), EV(1), 0, 0), ITS_CMD_DEV_UNMAPPED },
+	{ "clear", CMD(GITS_CMD_CLEAR, DEV(1), EV(31), 0, 0), ITS_CMD_OK,
+	  CMD(GITS_CMD_CLEAR, DEV(1), EV(31), 0, 0) },
+	{ "clear eventid past itt", CMD(GITS_CMD_CLEAR, DEV(1), EV(32), 0, 0),
+	  ITS_CMD_BAD_EVENTID },
+	{ "inv", CMD(GITS_CMD_INV, DEV(1), EV(0) | LPI(1), 0, 0), ITS_CMD_OK,
+	  CMD(GITS_CMD_INV, DEV(1), EV(0), 0, 0) },
+	{ "inv devid past table", CMD(GITS_CMD_INV, DEV(1000), EV(0), 0, 0), ITS_CMD_BAD_DEVID },
+	/* Collection and redistributor commands */
+	{ "invall", CMD(GITS_CMD_INVALL, DEV(1), 0, ICID(3) | RD(1), 0), ITS_CMD_OK,
+	  CMD(GITS_CMD_INVALL, 0, 0, ICID(3), 0) },
+	{ "invall icid past table", CMD(GITS_CMD_INVALL, 0, 0, ICID(4), 0), ITS_CMD_BAD_ICID },
+	{ "sync", CMD(GITS_CMD_SYNC, 0, 0, RD(1) | ICID(5), 0), ITS_CMD_OK,
+	  CMD(GITS_CMD_SYNC, 0, 0, RD(1), 0) },
+	{ "sync unknown rdbase", CMD(GITS_CMD_SYNC, 0, 0, RD(0x8000), 0), ITS_CMD_BAD_RDBASE },
+	{ "movall", CMD(GITS_CMD_MOVALL, 0, 0, RD(0), RD(1)), ITS_CMD_OK,
+	  CMD(GITS_CMD_MOVALL, 0, 0, RD(0), RD(1)) },
+	{ "movall unknown target", CMD(GITS_CMD_MOVALL, 0, 0, RD(0), RD(2)), ITS_CMD_BAD_RDBASE },
+	/* GICv4 is refused wholesale; see its_cmd.c */
+	{ "vmapp", CMD(GITS_CMD_VMAPP, 0, 0, RD(0) | V, 0), ITS_CMD_GICV4 },
+	{ "vmapti", CMD(GITS_CMD_VMAPTI, DEV(1), EV(0), 0, 0), ITS_CMD_GICV4 },
+	{ "vsgi", CMD(GITS_CMD_VSGI, 0, 0, 0, 0), ITS_CMD_GICV4 },
+	{ "reserved 0x00", CMD(0x00, 0, 0, 0, 0), ITS_CMD_BAD_OPCODE },
+	{ "reserved 0xff", CMD(0xff, DEV(1), 0, 0, 0), ITS_CMD_BAD_OPCODE },
+};
+
+static void run_case(const struct tcase *c)
+{
+	static const u64 sync0[4] = CMD(GITS_CMD_SYNC, 0, 0, RD(0), 0);
+	u64 out[4];
+	u64 refused;
+	enum its_cmd_reason ret;
+
+	reset();
+	refused = st.nr_refused;
+	ret = its_cmd_check(&st, c->in, out);
+
+	expect(ret == c->want, c->name, "verdict");
+	if (ret == ITS_CMD_OK) {
+		expect(!memcmp(out, c->out, sizeof(out)), c->name, "re-encoded command");
+		expect(st.nr_refused == refused, c->name, "not counted");
+	} else {
+		expect(!memcmp(out, sync0, sizeof(out)), c->name, "replaced by a SYNC");
+		expect(st.nr_refused == refused + 1 && st.last_reason == ret, c->name,
+		       "counted with its reason");
+	}
+	expect(st.seq == 2049, c->name, "queue position advanced");
+}
+
+static bool opcode_is_architected(unsigned int op)
+{
+	switch (op) {
+	case 0x01: case 0x03: case 0x04: case 0x05: case 0x08: case 0x09:
+	case 0x0a: case 0x0b: case 0x0c: case 0x0d: case 0x0e: case 0x0f:
+	case 0x21: case 0x22: case 0x23: case 0x25: case 0x29: case 0x2a:
+	case 0x2b: case 0x2d: case 0x2e:
+		return true;
+	}
+
+	return false;
+}
+
+/* Every one of the 256 opcodes: reserved ones are refused as such. */
+static void test_all_opcodes(void)
+{
+	unsigned int op;
+	char name[32];
+
+	for (op = 0; op < 256; op++) {
+		u64 in[4] = CMD(op, DEV(2), EV(8192) | LPI(8192), RD(0) | ICID(0), RD(0));
+		enum its_cmd_reason ret;
+		u64 out[4];
+
+		reset();
+		snprintf(name, sizeof(name), "opcode %#04x", op);
+		ret = its_cmd_check(&st, in, out);
+		if (!opcode_is_architected(op))
+			expect(ret == ITS_CMD_BAD_OPCODE, name, "reserved refused");
+		else if (op & 0x20)
+			expect(ret == ITS_CMD_GICV4, name, "GICv4 refused");
+		else
+			expect(ret == ITS_CMD_OK || ret == ITS_CMD_DEV_BUSY, name,
+			       "GICv3 command accepted");
+	}
+}
+
+/* The ITT stays pinned until the ITS has executed the MAPD V=0. */
+static void test_itt_lifecycle(void)
+{
+	u64 unmap[4] = CMD(GITS_CMD_MAPD, DEV(1), 0, 0, 0);
+	u64 remap[4] = CMD(GITS_CMD_MAPD, DEV(1), 4, ITT(0x1000) | V, 0);
+	u64 cross[4] = CMD(GITS_CMD_MAPD, DEV(7), 5, ITT(0x4f00) | V, 0);
+	u64 out[4], seq;
+
+	reset();
+	expect(pins[1] == 1, "itt", "pinned by the initial map");
+
+	/* Two pages for 512 bytes starting 256 bytes before a boundary. */
+	expect(its_cmd_check(&st, cross, out) == ITS_CMD_OK, "itt", "map across pages");
+	expect(pins[4] == 1 && pins[5] == 1 && !pins[6], "itt", "both pages pinned");
+
+	seq = st.seq;
+	expect(its_cmd_check(&st, unmap, out) == ITS_CMD_OK, "itt", "unmap queued");
+	its_cmd_retire(&st, seq);
+	expect(pins[1] == 1, "itt", "still pinned before the ITS read the unmap");
+	expect(its_cmd_check(&st, remap, out) == ITS_CMD_DEV_BUSY, "itt",
+	       "remap refused while the unmap is pending");
+	its_cmd_retire(&st, seq + 1);
+	expect(pins[1] == 0, "itt", "released once the unmap executed");
+	its_cmd_retire(&st, seq + 100);
+	expect(pins[1] == 0, "itt", "released only once");
+	expect(its_cmd_check(&st, remap, out) == ITS_CMD_OK, "itt", "remap after unmap");
+	expect(pins[1] == 1, "itt", "pinned again");
+
+	/* A device table full of mappings refuses more, without pinning. */
+	reset();
+	st.lim.nr_devids = 1024;
+	for (seq = 0; seq < ITS_CMD_MAX_DEVICES - 2; seq++)
+		expect(its_cmd_map_dev(&st, 10 + seq, 0, 0x200000 + seq * 0x100) == ITS_CMD_OK,
+		       "itt", "fill the records");
+	expect(its_cmd_check(&st, cross, out) == ITS_CMD_DEV_TABLE_FULL, "itt",
+	       "record table bounded");
+	expect(!pins[4] && !pins[5], "itt", "nothing pinned when full");
+}
+
+static void test_queue(void)
+{
+	const u64 q = 0x10000;
+
+	expect(its_queue_offset_valid(0, q), "queue", "0 valid");
+	expect(its_queue_offset_valid(q - 32, q), "queue", "last slot valid");
+	expect(!its_queue_offset_valid(q, q), "queue", "end invalid");
+	expect(!its_queue_offset_valid(0x20 | 1, q), "queue", "Retry bit refused");
+	expect(!its_queue_offset_valid(0x30, q), "queue", "unaligned refused");
+	expect(!its_queue_offset_valid(BIT_ULL(20), q), "queue", "bit 20 refused");
+	expect(!its_queue_offset_valid(BIT_ULL(32), q), "queue", "upper half refused");
+	expect(its_queue_next(q - 32, q) == 0, "queue", "next wraps");
+	expect(its_queue_next(0, q) == 32, "queue", "next");
+	expect(its_queue_used(0, 0, q) == 0, "queue", "empty");
+	expect(its_queue_used(32, 0, q) == q - 32, "queue", "full after wrap");
+	expect(its_queue_used(q - 64, 64, q) == 128, "queue", "wrapped span");
+	expect(its_queue_used(64, q - 32, q) == q - 96, "queue", "plain span");
+}
+
+int main(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		run_case(&cases[i]);
+	test_all_opcodes();
+	test_itt_lifecycle();
+	test_queue();
+
+	printf("%s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", checks, failures);
+
+	return failures ? 1 : 0;
+}

@@ -17,6 +17,8 @@ usage: ${0##*/} [options] IMAGE INITRAMFS
                      (gicG-MODE, MODE = hvhe, nvhe or host-nvhe)
   --known FILE       known failures (default tests/known-failures.txt)
   --timeout SECONDS  per boot (default 900)
+  --require REGEX    a kernel line every protected cell must print (proves
+                     which kernel booted; e.g. the series' isolation line)
   --jobs N           cells booted at once (default: $JOBS_DEFAULT, from the
                      number of CPUs; a cell mostly keeps one CPU busy)
 
@@ -30,7 +32,7 @@ EOT
 
 DEFAULT_CELLS="gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe"
 JOBS_DEFAULT=$(nproc)
-name=series suite=pvm,regress cells=$DEFAULT_CELLS tmo=900 jobs=$JOBS_DEFAULT
+name=series suite=pvm,regress cells=$DEFAULT_CELLS tmo=900 jobs=$JOBS_DEFAULT require=
 known=$TOP/tests/known-failures.txt
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -41,6 +43,7 @@ while [ $# -gt 0 ]; do
 	--known) known=$2; shift 2 ;;
 	--timeout) tmo=$2; shift 2 ;;
 	--jobs) jobs=$2; shift 2 ;;
+	--require) require=$2; shift 2 ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -131,6 +134,10 @@ for cell in $cells; do
 		fi
 	done < <(sed -nE 's/^(ok|not ok) ([0-9]+) (.*)$/\1 \2 \3/p' "$log" | sed 's/^not ok/not/')
 	planned=$(sed -nE 's/^1\.\.([0-9]+)$/\1/p' "$log" | head -n 1)
+	if [ -n "$require" ] && [ "$mode" != host-nvhe ] &&
+	   ! grep -v '^#' "$log" | grep -qE "$require"; then
+		broken="the kernel never printed: $require"
+	fi
 	if [ -n "$broken" ] || ! grep -q '^pkvm-its: done' "$log" ||
 	   [ "${planned:-x}" != $((pass + fail + xfail)) ]; then
 		why=${broken:-"no end of run (qemu exit $rc after ${secs}s, planned ${planned:-?}, got $((pass + fail + xfail)))"}

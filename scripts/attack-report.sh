@@ -39,15 +39,7 @@ logs=$CACHE/logs
 # The expected result of attack $1 on the series kernel in cell $2.
 expected()
 {
-	awk -v a="$1" -v c="$2" '
-		/^[[:space:]]*(#|$)/ { next }
-		$1 == a {
-			n = split($2, pats, ",")
-			for (i = 1; i <= n; i++) {
-				re = "^" pats[i] "$"; gsub(/\*/, "[^ ]*", re)
-				if (c ~ re) { print $3; exit }
-			}
-		}' "$expect"
+	table_lookup "$expect" "$1" "$2"
 }
 
 attacks=$(awk '!/^[[:space:]]*(#|$)/ { print $1 }' "$expect" | awk '!s[$0]++')

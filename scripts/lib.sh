@@ -73,3 +73,39 @@ apt_priv()
 		-o Debug::NoLocking=1 -o APT::Sandbox::User=root \
 		"$@"
 }
+
+# cell_matches PATTERNS CELL: is CELL (e.g. gic3-hvhe) in the comma-separated
+# list of shell patterns PATTERNS (e.g. "gic3-*,gic4-nvhe")?
+cell_matches()
+{
+	local IFS=, p
+	local -
+
+	set -f		# the patterns are for the cell, not for file names
+	for p in $1; do
+		# shellcheck disable=SC2254
+		case $2 in
+		$p) return 0 ;;
+		esac
+	done
+	return 1
+}
+
+# table_lookup FILE KEY CELL: the rest of the first line of FILE (columns
+# "key cells rest...", # comments) whose key is KEY and cells match CELL.
+table_lookup()
+{
+	local key cells rest
+
+	[ -f "$1" ] || return 1
+	while read -r key cells rest; do
+		case $key in
+		""|\#*) continue ;;
+		esac
+		if [ "$key" = "$2" ] && cell_matches "$cells" "$3"; then
+			echo "$rest"
+			return 0
+		fi
+	done <"$1"
+	return 1
+}

@@ -68,19 +68,7 @@ tap()	# tap ok|fail description
 # Is test $1 a known failure in cell $2? Prints the reason.
 known_failure()
 {
-	[ -f "$known" ] || return 1
-	awk -v t="$1" -v c="$2" '
-		/^[[:space:]]*(#|$)/ { next }
-		$1 == t {
-			n = split($2, pats, ",")
-			for (i = 1; i <= n; i++) {
-				re = "^" pats[i] "$"; gsub(/\*/, ".*", re)
-				if (c ~ re) {
-					$1 = ""; $2 = ""; sub(/^ +/, ""); print; found = 1; exit
-				}
-			}
-		}
-		END { exit !found }' "$known"
+	table_lookup "$known" "$1" "$2"
 }
 
 boot_cell()	# cell: boot it, console to its log, "rc secs" to log.rc

@@ -13,8 +13,10 @@ usage: ${0##*/}
 
 Copies this repository to a scratch directory, breaks it in one way at a
 time (one line of an overlay file; a patch so that it no longer applies;
-the base version given as KERNEL_SRC) and checks that the harness fails
-with a message naming what is wrong.
+the base version given as KERNEL_SRC; an unreachable mirror; a missing
+cross compiler; attack results that the base does not see or that differ
+from the expectations) and checks that the harness fails with a message
+naming what is wrong.
 EOT
 	exit 0 ;;
 "") ;;
@@ -93,6 +95,48 @@ expect_failure "unreachable mirror" "cannot reach" \
 # 5. A missing cross compiler.
 expect_failure "missing cross compiler" "cross compiler" \
 	env CROSS_COMPILE=no-such-cross- "$TOP/scripts/build-kernel.sh" "$tmp/k" "$tmp/o"
+
+# 6, 7. The attack report: a base that does not see an attack, and a
+# series result that differs from the expectation, must both fail.
+fake_logs()	# base-result-of-first-attack series-result-of-first-attack
+{
+	local k c a r first
+
+	rm -rf "$tmp/ac"
+	mkdir -p "$tmp/ac/logs"
+	first=$(awk '!/^[[:space:]]*(#|$)/ { print $1; exit }' "$TOP/tests/attack-expect.txt")
+	for k in base series; do
+		for c in gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe; do
+			awk '!/^[[:space:]]*(#|$)/ { print $1 }' "$TOP/tests/attack-expect.txt" |
+			sort -u | while read -r a; do
+				if [ "$k" = base ]; then
+					r=landed
+					[ "$a" != "$first" ] || r=$1
+				else
+					r=$(PKVM_ITS_CACHE="$tmp/ac" bash -c ". '$TOP/scripts/lib.sh'; table_lookup '$TOP/tests/attack-expect.txt' $a $c")
+					[ "$a" != "$first" ] || r=$2
+				fi
+				echo "# ATTACK $a kernel=$k gic=${c:3:1} mode=${c#*-} result=$r"
+				[ "$r" != n/a ] || echo "# # reason"
+			done >"$tmp/ac/logs/$k-$c.log"
+		done
+	done
+}
+want=$(awk '!/^[[:space:]]*(#|$)/ { print $3; exit }' "$TOP/tests/attack-expect.txt")
+other=landed
+[ "$want" != landed ] || other=blocked
+fake_logs landed "$want"
+if PKVM_ITS_CACHE="$tmp/ac" "$TOP/scripts/attack-report.sh" >"$tmp/out" 2>&1; then
+	result ok "attack report passes consistent results"
+else
+	result fail "attack report passes consistent results"
+fi
+fake_logs blocked "$want"
+expect_failure "attack blocked on the base" "does not see its attack" \
+	env PKVM_ITS_CACHE="$tmp/ac" "$TOP/scripts/attack-report.sh"
+fake_logs landed "$other"
+expect_failure "series result differs from the expectation" "expected $want" \
+	env PKVM_ITS_CACHE="$tmp/ac" "$TOP/scripts/attack-report.sh"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -57,7 +57,8 @@ result()	# result OK|FAIL name [details file]
 	fi
 }
 
-patches=$(ls "$TOP"/patches/[0-9][0-9][0-9][0-9]-*.patch 2>/dev/null | grep -v '/0000-' || true)
+# Exactly what a user runs: git am patches/*.patch.
+patches=$(ls "$TOP"/patches/*.patch 2>/dev/null || true)
 [ -n "$patches" ] || die "no patches in $TOP/patches"
 
 # sparse over single objects; prints "file: message" for the files the

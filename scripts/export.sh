@@ -12,7 +12,9 @@ usage()
 usage: ${0##*/}
 
 Runs "git format-patch" over base..$BRANCH in $TREE into patches/, with
-a cover letter whose subject and text come from series/cover-letter.txt,
+a cover letter (patches/0000-cover-letter.txt, so that "git am
+patches/*.patch" works) whose subject and text come from
+series/cover-letter.txt,
 and copies every file the series adds into the overlay directories
 (arch/ drivers/ include/ tools/ Documentation/) of this repository,
 removing overlay files the series no longer adds. Patch files keep stable
@@ -40,15 +42,19 @@ git -c "branch.$BRANCH.description=$(cat "$TOP/series/cover-letter.txt")" \
 	format-patch -q --cover-letter --cover-from-description=subject \
 	--zero-commit --no-signature -o "$tmp" base.."$BRANCH"
 
-# Keep the old cover letter (and its date) when nothing else in it changed.
-old=$(ls "$TOP"/patches/0000-*.patch 2>/dev/null | head -n 1 || true)
-new=$(ls "$tmp"/0000-*.patch)
-if [ -n "$old" ] && diff -q <(grep -v '^Date: ' "$old") <(grep -v '^Date: ' "$new") >/dev/null; then
+# The cover letter is kept as 0000-cover-letter.txt, so that
+# "git am patches/*.patch" applies the series (git am stops at a message
+# without a diff). Keep the old one (and its date) when nothing else in it
+# changed.
+old=$TOP/patches/0000-cover-letter.txt
+mv "$tmp"/0000-cover-letter.patch "$tmp/0000-cover-letter.txt"
+new=$tmp/0000-cover-letter.txt
+if [ -f "$old" ] && diff -q <(grep -v '^Date: ' "$old") <(grep -v '^Date: ' "$new") >/dev/null; then
 	cp -p "$old" "$new"
 fi
 mkdir -p "$TOP/patches"
-rm -f "$TOP"/patches/*.patch
-cp "$tmp"/*.patch "$TOP/patches/"
+rm -f "$TOP"/patches/*.patch "$TOP"/patches/0000-cover-letter.txt
+cp "$tmp"/*.patch "$tmp/0000-cover-letter.txt" "$TOP/patches/"
 
 # The overlay: every file the series adds, as it is at the branch's tip.
 git diff --name-only --diff-filter=A base "$BRANCH" >"$tmp/added"

@@ -50,12 +50,8 @@ fi
 msg "applying patches/ onto base in $TREE"
 git am --abort >/dev/null 2>&1 || true
 git checkout -q -f -B "$BRANCH" base
-set -- "$TOP"/patches/[0-9][0-9][0-9][0-9]-*.patch
+set -- "$TOP"/patches/*.patch
 if [ -e "$1" ]; then
-	# The cover letter (0000-) carries no diff.
-	[ "${1##*/}" = "${1##*/0000-}" ] || shift
-fi
-if [ $# -gt 0 ] && [ -e "$1" ]; then
 	if ! git am -q --keep-cr "$@"; then
 		bad=$(git am --show-current-patch=raw 2>/dev/null | sed -n 's/^Subject: //p' | head -n 1)
 		git am --abort || true

@@ -14,12 +14,14 @@ usage: ${0##*/} [--suites LIST]
 Stages: series (scripts/check-series.sh: applies, overlay, checkpatch,
 per-patch builds, sparse), harness (scripts/test-harness.sh: the checks
 catch a broken overlay and a broken patch), host (tools/testing/pkvm-its:
-the ITS command validator built for the host, table-driven cases), build (the kvm selftests of
-the series, the initramfs), matrix (scripts/run-matrix.sh: the suites in
-every QEMU cell on the series kernel), matrix-base (the attack suite on the
-unpatched base kernel), attacks (scripts/attack-report.sh: the attack
-results against the expectations). A stage that cannot run counts as one
-failure. Full output: $CACHE/check.log.
+the ITS command validator built for the host, table-driven cases), build
+(the kvm selftests of the series, the initramfs), matrix
+(scripts/run-matrix.sh: the suites in every QEMU cell on the series
+kernel), matrix-base (the attack suite on the unpatched base kernel),
+attacks (scripts/attack-report.sh: the attack results against the
+expectations), nvhe-same (the regression suite with kvm-arm.mode=nvhe on
+the base and the series kernel: same results). A stage that cannot run
+counts as one failure. Full output: $CACHE/check.log.
 --suites: the suites for the series kernel (default $SUITES); the base
 kernel and the attack report run when it includes "attack".
 EOT
@@ -93,6 +95,43 @@ build_all()
 	echo "ok 2 initramfs"
 }
 
+# kvm-arm.mode=nvhe, not protected: the series must change nothing. The
+# regression suite runs on the base and on the series kernel, both booted
+# at once, and every test must give the same result on both.
+NVHE_CELL=gic4-host-nvhe
+nvhe_same()
+{
+	local d=$CACHE/nvhe-same k t n=0 bad=0 rb rs
+
+	mkdir -p "$d"
+	"$S/run-matrix.sh" --name base --cells "$NVHE_CELL" --suite regress --jobs 1 \
+		"$CACHE/build/base/arch/arm64/boot/Image" "$INITRAMFS" >"$d/base.tap" 2>&1 &
+	"$S/run-matrix.sh" --name series --cells "$NVHE_CELL" --suite regress --jobs 1 \
+		"$OUT/arch/arm64/boot/Image" "$INITRAMFS" >"$d/series.tap" 2>&1 || true
+	wait || true
+	for k in base series; do
+		# The console's own results: "ok", "ok # SKIP", "not ok".
+		sed -nE 's/^(ok|not ok) [0-9]+ ([^ ]+)( # SKIP)?.*$/\2 \1\3/p' \
+			"$CACHE/logs/$k-$NVHE_CELL.log" >"$d/$k.results"
+		if ! grep -q '^pkvm-its: done' "$CACHE/logs/$k-$NVHE_CELL.log"; then
+			echo "not ok $((n += 1)) nvhe $k kernel: the run did not complete"
+			grep -E '^not ok|boot:' "$d/$k.tap" | sed 's/^/#   /' | head -n 10
+			bad=1
+		fi
+	done
+	for t in $(cut -d' ' -f1 "$d/base.results" "$d/series.results" | sort -u); do
+		rb=$(sed -n "s|^$t ||p" "$d/base.results")
+		rs=$(sed -n "s|^$t ||p" "$d/series.results")
+		if [ -n "$rb" ] && [ "$rb" = "$rs" ]; then
+			echo "ok $((n += 1)) nvhe $NVHE_CELL $t: $rb on base and series"
+		else
+			echo "not ok $((n += 1)) nvhe $NVHE_CELL $t: base ${rb:-missing}, series ${rs:-missing}"
+		fi
+	done
+	echo "1..$n"
+	[ "$bad" -eq 0 ]
+}
+
 stage series "$S/check-series.sh"
 stage harness "$S/test-harness.sh"
 # The ITS command validator, compiled for the host from the same source
@@ -130,6 +169,7 @@ if [ -f "$INITRAMFS" ]; then
 		stage attacks "$S/attack-report.sh"
 		;;
 	esac
+	stage nvhe-same nvhe_same
 fi
 msg "done in $(stamp)s, full log $LOG"
 echo "$passed passed, $failed failed"

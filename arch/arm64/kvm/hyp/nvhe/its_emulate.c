@@ -74,6 +74,8 @@ struct its_emu {
 	u64			cwriter;	/* host's view of GITS_CWRITER */
 	bool			flush;		/* ITS does not snoop the queue */
 	struct its_cmd_state	cmds;
+	u64			nr_traps;
+	u64			nr_cwriter_writes;
 };
 
 /* The RD_base frame of a redistributor, taken with the first ITS. */
@@ -180,6 +182,7 @@ static bool its_emu_write_cwriter(struct its_emu *its, u64 val)
 {
 	u64 rd, room, off;
 
+	its->nr_cwriter_writes++;
 	if (!its_queue_offset_valid(val, its->qsize))
 		return false;
 
@@ -318,6 +321,7 @@ static bool its_emu_handle(void *priv, struct host_mmio_access *acc)
 		return false;
 
 	hyp_spin_lock(&its->lock);
+	its->nr_traps++;
 	ret = acc->write ? its_emu_write(its, acc) : its_emu_read(its, acc);
 	hyp_spin_unlock(&its->lock);
 
@@ -887,9 +891,36 @@ bool pkvm_its_isolation_failed(void)
 	return READ_ONCE(its_setup_failed);
 }
 
-int pkvm_its_get_stats(u64 idx, u64 *nr_refused, u64 *last_reason)
+static u64 its_emu_stat(struct its_emu *its, u64 stat)
+{
+	switch (stat) {
+	case KVM_HYP_ITS_STAT_REFUSED:
+		return its->cmds.nr_refused;
+	case KVM_HYP_ITS_STAT_LAST_REASON:
+		return its->cmds.last_reason;
+	case KVM_HYP_ITS_STAT_COMMANDS:
+		return its->cmds.seq;
+	case KVM_HYP_ITS_STAT_CWRITER_WRITES:
+		return its->nr_cwriter_writes;
+	case KVM_HYP_ITS_STAT_TRAPS:
+		return its->nr_traps;
+	case KVM_HYP_ITS_STAT_MEMORY:
+		/* The donated state, and the shadow queue, the size of the real one. */
+		return KVM_HYP_ITS_STATE_PAGES * PAGE_SIZE + its->qsize;
+	case KVM_HYP_ITS_STAT_HOST_MMIO_RECYCLES:
+		return pkvm_host_mmio_recycles();
+	default:
+		return 0;
+	}
+}
+
+/* Counters of one ITS, for the host to show: see enum kvm_hyp_its_stat. */
+int pkvm_its_get_stat(u64 idx, u64 stat, u64 *val)
 {
 	struct its_emu *its;
+
+	if (stat >= KVM_HYP_ITS_NR_STATS)
+		return -EINVAL;
 
 	hyp_spin_lock(&its_setup_lock);
 	its = idx < its_nr ? its_emus[idx] : NULL;
@@ -898,8 +929,7 @@ int pkvm_its_get_stats(u64 idx, u64 *nr_refused, u64 *last_reason)
 		return -ENOENT;
 
 	hyp_spin_lock(&its->lock);
-	*nr_refused = its->cmds.nr_refused;
-	*last_reason = its->cmds.last_reason;
+	*val = its_emu_stat(its, stat);
 	hyp_spin_unlock(&its->lock);
 
 	return 0;

@@ -338,15 +338,25 @@ static void install_fault_handler(void)
 	TEST_ASSERT(!sigaction(SIGBUS, &sa, NULL), "sigaction(SIGBUS)");
 }
 
-/* Run @fn(@arg), returning the signal if a guarded access faulted, else 0. */
+/*
+ * Run @fn(@arg), returning the signal if a guarded access faulted, else 0.
+ * Calls nest: the caller's guard is back in place on return.
+ */
 static int guarded(void (*fn)(void *arg), void *arg)
 {
-	if (sigsetjmp(fault_jmp, 1))
-		return fault_sig;
-	WRITE_ONCE(fault_armed, 1);
-	fn(arg);
-	WRITE_ONCE(fault_armed, 0);
-	return 0;
+	int was_armed = READ_ONCE(fault_armed), sig = 0;
+	sigjmp_buf outer;
+
+	memcpy(outer, fault_jmp, sizeof(outer));
+	if (sigsetjmp(fault_jmp, 1)) {
+		sig = fault_sig;
+	} else {
+		WRITE_ONCE(fault_armed, 1);
+		fn(arg);
+	}
+	memcpy(fault_jmp, outer, sizeof(outer));
+	WRITE_ONCE(fault_armed, was_armed);
+	return sig;
 }
 
 /* ITS commands */
@@ -1276,6 +1286,97 @@ static void attack_cbaser_foreign_queue(void *arg)
 }
 
 /*
+ * Attack: mmio_recycle
+ *
+ * The host makes pKVM run out of page-table pages for the host stage-2: it
+ * touches one address in each of thousands of 512 GiB blocks above the last
+ * device of the machine, each of which costs the hypervisor a level-1 table,
+ * until host_stage2_unmap_dev_all() drops every MMIO mapping of the host to
+ * refill the pool. It then touches the GIC distributor, the ITS translation
+ * frame and a redistributor's SGI frame, right next to the frames the
+ * hypervisor took, so that the lazy re-mapping builds the largest blocks it
+ * can around those, and runs cbaser_foreign_queue through the control frame.
+ * Where the hypervisor reports its recycles (pkvm_its_stats in debugfs), the
+ * case fails unless the pool did run dry.
+ *
+ * The hypervisor must keep a donated frame out of the host stage-2 across a
+ * recycle, and out of any block it maps around it afterwards.
+ */
+#define RECYCLE_START		BIT_ULL(40)	/* above QEMU's highest device */
+#define RECYCLE_STRIDE		BIT_ULL(39)	/* one level-1 table each */
+#define RECYCLE_MAX_BLOCKS	4096
+#define RECYCLE_STATS		"/sys/kernel/debug/pkvm_its_stats"
+#define RECYCLE_KEY		"host_mmio_recycles "
+
+static ssize_t read_file(const char *path, void *buf, size_t len);
+
+/* The hypervisor's count of host MMIO recycles, -1 if it does not report one. */
+static long long host_mmio_recycles(void)
+{
+	char buf[4096], *p;
+	ssize_t n = read_file(RECYCLE_STATS, buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	p = strstr(buf, RECYCLE_KEY);
+	return p ? strtoll(p + strlen(RECYCLE_KEY), NULL, 10) : -1;
+}
+
+static void read_word(void *arg)
+{
+	rd32(arg, 0);
+}
+
+/*
+ * Make the host stage-2 map the page at @pa, and read it: nothing may be
+ * there, which the host sees as an external abort. False if /dev/mem
+ * cannot map @pa (beyond the kernel's physical address range).
+ */
+static bool touch_phys(u64 pa)
+{
+	void *p = map_phys(pa, sizeof(u32));
+
+	if (!p)
+		return false;
+	guarded(read_word, p);
+	munmap((void *)((uintptr_t)p & ~(uintptr_t)(getpagesize() - 1)), getpagesize());
+	return true;
+}
+
+static void attack_mmio_recycle(void *arg)
+{
+	struct attack_ctx *c = arg;
+	long long before = host_mmio_recycles(), after = before;
+	u64 pa = RECYCLE_START;
+	int n;
+
+	for (n = 0; n < RECYCLE_MAX_BLOCKS; n++, pa += RECYCLE_STRIDE) {
+		if (!touch_phys(pa))
+			break;
+		if (before >= 0 && !(n % 128)) {
+			after = host_mmio_recycles();
+			if (after > before)
+				break;
+		}
+	}
+	after = host_mmio_recycles();
+	ksft_print_msg("touched %d blocks of 512 GiB, host MMIO recycles %lld -> %lld\n",
+		       n, before, after);
+	if (before >= 0 && after <= before) {
+		case_set(c, CASE_ERROR, "the host stage-2 pool did not run dry (%d blocks)", n);
+		return;
+	}
+
+	touch_phys(gic.gicd_pa);
+	touch_phys(gic.its_pa + SZ_64K);
+	if (gic.nr_rd)
+		touch_phys(gic.rd_pa[0] + SZ_64K);
+
+	attack_cbaser_foreign_queue(arg);
+}
+
+/*
  * Attack: gicv4_vpt_in_pvm
  *
  * GICv4 only. The host maps a vPE whose virtual pending table (VMAPP VPT_addr,
@@ -1558,6 +1659,7 @@ static const struct attack_case cases[] = {
 	{ "baser_ct_in_pvm", attack_baser_ct_in_pvm, LAYOUT_ALL },
 	{ "baser_dt_in_pvm", attack_baser_dt_in_pvm, LAYOUT_ALL },
 	{ "cbaser_foreign_queue", attack_cbaser_foreign_queue, LAYOUT_ALL },
+	{ "mmio_recycle", attack_mmio_recycle, LAYOUT_ALL },
 	{ "malformed_regs", attack_malformed_regs, LAYOUT_LATE },
 };
 

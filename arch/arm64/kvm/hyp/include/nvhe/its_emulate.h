@@ -9,6 +9,6 @@ void pkvm_its_finalize(void);
 bool pkvm_its_isolation_failed(void);
 int pkvm_its_claim_itt(u64 pfn, u64 nr_pages);
 int pkvm_its_release_itt(u64 pfn, u64 nr_pages);
-int pkvm_its_get_stats(u64 idx, u64 *nr_refused, u64 *last_reason);
+int pkvm_its_get_stat(u64 idx, u64 stat, u64 *val);
 
 #endif /* __KVM_NVHE_ITS_EMULATE_H__ */

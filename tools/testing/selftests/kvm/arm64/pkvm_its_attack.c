@@ -1385,12 +1385,53 @@ static void attack_mmio_recycle(void *arg)
  * resident, the redistributor sets the vLPI's pending bit in memory, in the
  * guest's page. The vPE Table is two-level and unused in protected mode, so
  * the host also marks a level-1 entry valid with one of its pages, as the
- * driver would. GITS_SGIR, which injects vSGIs into any vPE, needs GICv4.1.
+ * driver would (the attack goes on if that is refused). GITS_SGIR, which
+ * injects vSGIs into any vPE, needs GICv4.1.
  *
  * The hypervisor must check VPT_addr/VPT_size (and VCONF_addr on GICv4.1) of
  * every VMAPP against memory the host owns and pin it, like an ITT, and own
  * GITS_SGIR.
  */
+struct store64 {
+	u64 *addr;
+	u64 val;
+};
+
+static void store64(void *arg)
+{
+	struct store64 *st = arg;
+
+	WRITE_ONCE(*st->addr, st->val);
+}
+
+/*
+ * Make a level-1 vPE Table entry valid, with a page of the host that is not
+ * aligned to the table's page size (QEMU does not check). A hypervisor that
+ * takes level-2 pages from the host refuses it, and the attack goes on
+ * without it: given an aligned page, it would take the whole ITS page around
+ * it, memory of the host that is still in use.
+ */
+static void vpe_l1e_set(struct attack_ctx *c, struct its_table *t, u64 *l1e)
+{
+	struct store64 st = { .addr = l1e };
+	int i;
+
+	/* Page 0 is the ITT of the case. */
+	for (i = 1; i < NR_HOST_PAGES && !(c->host_pa[i] & (t->psz - 1)); i++)
+		;
+	if (i == NR_HOST_PAGES) {
+		ksft_print_msg("no host page off a %u-byte boundary: level-1 entry left alone\n",
+			       t->psz);
+		return;
+	}
+
+	c->l1e_saved = READ_ONCE(*l1e);
+	c->l1e = l1e;
+	st.val = GITS_L1E_VALID | c->host_pa[i];
+	if (guarded(store64, &st))
+		ksft_print_msg("level-1 vPE Table entry refused\n");
+}
+
 static void attack_gicv4_vpt_in_pvm(void *arg)
 {
 	struct attack_ctx *c = arg;
@@ -1417,11 +1458,8 @@ static void attack_gicv4_vpt_in_pvm(void *arg)
 	if (t->idx >= 0 && t->indirect) {
 		l1e = table_l1e(t, vpeid);
 		TEST_ASSERT(l1e, "Cannot map the level-1 vPE Table");
-		if (!(READ_ONCE(*l1e) & GITS_L1E_VALID)) {
-			c->l1e_saved = READ_ONCE(*l1e);
-			c->l1e = l1e;
-			WRITE_ONCE(*l1e, GITS_L1E_VALID | c->host_pa[1]);
-		}
+		if (!(READ_ONCE(*l1e) & GITS_L1E_VALID))
+			vpe_l1e_set(c, t, l1e);
 	}
 	ksft_print_msg("vPE %u, VPT 0x%lx, vINTID %u -> byte 0x%lx in guest page %d\n", vpeid,
 		       table, vintid, table + vintid / 8, p);

@@ -207,9 +207,8 @@ static const struct tcase cases[] = {
 	{ "sync", CMD(GITS_CMD_SYNC, 0, 0, RD(1) | ICID(5), 0), ITS_CMD_OK,
 	  CMD(GITS_CMD_SYNC, 0, 0, RD(1), 0) },
 	{ "sync unknown rdbase", CMD(GITS_CMD_SYNC, 0, 0, RD(0x8000), 0), ITS_CMD_BAD_RDBASE },
-	{ "movall", CMD(GITS_CMD_MOVALL, 0, 0, RD(0), RD(1)), ITS_CMD_OK,
-	  CMD(GITS_CMD_MOVALL, 0, 0, RD(0), RD(1)) },
-	{ "movall unknown target", CMD(GITS_CMD_MOVALL, 0, 0, RD(0), RD(2)), ITS_CMD_BAD_RDBASE },
+	/* MOVALL rewrites whole pending tables and Linux never sends it. */
+	{ "movall", CMD(GITS_CMD_MOVALL, 0, 0, RD(0), RD(1)), ITS_CMD_BAD_OPCODE },
 	/* GICv4 is refused wholesale; see its_cmd.c */
 	{ "vmapp", CMD(GITS_CMD_VMAPP, 0, 0, RD(0) | V, 0), ITS_CMD_GICV4 },
 	{ "vmapti", CMD(GITS_CMD_VMAPTI, DEV(1), EV(0), 0, 0), ITS_CMD_GICV4 },
@@ -272,6 +271,8 @@ static void test_all_opcodes(void)
 			expect(ret == ITS_CMD_BAD_OPCODE, name, "reserved refused");
 		else if (op & 0x20)
 			expect(ret == ITS_CMD_GICV4, name, "GICv4 refused");
+		else if (op == GITS_CMD_MOVALL)
+			expect(ret == ITS_CMD_BAD_OPCODE, name, "MOVALL refused");
 		else
 			expect(ret == ITS_CMD_OK || ret == ITS_CMD_DEV_BUSY, name,
 			       "GICv3 command accepted");
@@ -317,6 +318,27 @@ static void test_itt_lifecycle(void)
 	expect(!pins[4] && !pins[5], "itt", "nothing pinned when full");
 }
 
+/* Limits that must not be truncated or outgrown. */
+static void test_limits(void)
+{
+	u64 full[4] = CMD(GITS_CMD_MAPD, DEV(0xffffffff), 0, ITT(0x3000) | V, 0);
+	u64 out[4];
+
+	/* 32 DeviceID bits: 2^32 devices, which a u32 would make 0. */
+	reset();
+	st.lim.nr_devids = BIT_ULL(32);
+	expect(its_cmd_check(&st, full, out) == ITS_CMD_OK, "limits", "DeviceID 2^32-1 mapped");
+
+	/* An ITT of 2 MiB (2^18 events of 8 bytes) is past what one MAPD may pin. */
+	reset();
+	st.lim.max_size = 31;
+	expect(its_cmd_map_dev(&st, 9, 17, 0x200000) == ITS_CMD_BAD_ITT, "limits",
+	       "ITT over 1 MiB refused");
+	expect(!pins[0x200], "limits", "nothing pinned for it");
+	expect(its_cmd_map_dev(&st, 9, 16, 0x200000) == ITS_CMD_OK, "limits",
+	       "ITT of 1 MiB mapped");
+}
+
 static void test_queue(void)
 {
 	const u64 q = 0x10000;
@@ -344,6 +366,7 @@ int main(void)
 		run_case(&cases[i]);
 	test_all_opcodes();
 	test_itt_lifecycle();
+	test_limits();
 	test_queue();
 
 	printf("%s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", checks, failures);

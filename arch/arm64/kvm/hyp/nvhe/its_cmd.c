@@ -41,7 +41,6 @@ static const struct its_cmd_field ITS_CMD_ICID		= { 2,  0, 16 };
 static const struct its_cmd_field ITS_CMD_ITT_ADDR	= { 2,  8, 44 };
 static const struct its_cmd_field ITS_CMD_RDBASE	= { 2, 16, 36 };
 static const struct its_cmd_field ITS_CMD_VALID		= { 2, 63,  1 };
-static const struct its_cmd_field ITS_CMD_RDBASE2	= { 3, 16, 36 };
 
 static u64 its_get(const u64 *cmd, struct its_cmd_field f)
 {
@@ -56,9 +55,6 @@ static void its_set(u64 *cmd, struct its_cmd_field f, u64 val)
 
 /* Not used by Linux, hence not in arm-gic-v3.h (IHI 0069H, VMAPI). */
 #define ITS_CMD_VMAPI		GITS_CMD_GICv4(GITS_CMD_MAPI)
-
-/* The first LPI INTID (IHI 0069H, "INTIDs"). */
-#define ITS_LPI_BASE		8192
 
 static struct its_dev_rec *find_dev(struct its_cmd_state *st, u32 devid)
 {
@@ -102,7 +98,12 @@ static bool check_icid(const struct its_cmd_state *st, u32 icid)
 	return icid < st->lim.nr_icids;
 }
 
-/* An LPI the redistributors can hold: 8192 <= INTID < 2^lpi_bits. */
+/*
+ * An LPI the redistributors can hold: 8192 <= INTID < 2^lpi_bits, where
+ * lpi_bits comes from the redistributors' GICR_PROPBASER.IDbits. Beyond
+ * it, a redistributor would look past the end of its property table and
+ * set bits past the end of its pending table.
+ */
 static bool check_lpi(const struct its_cmd_state *st, u64 intid)
 {
 	return intid >= ITS_LPI_BASE && intid < BIT_ULL(st->lim.lpi_bits);
@@ -180,7 +181,7 @@ enum its_cmd_reason its_cmd_map_dev(struct its_cmd_state *st, u32 devid, u8 size
 
 	first = itt >> st->lim.page_shift;
 	last = (itt + itt_bytes(st, size) - 1) >> st->lim.page_shift;
-	if (st->mem->pin(first, last - first + 1))
+	if (last - first + 1 > ITS_CMD_MAX_ITT_PAGES || st->mem->pin(first, last - first + 1))
 		return ITS_CMD_BAD_ITT;
 
 	dev->devid = devid;
@@ -349,22 +350,6 @@ static enum its_cmd_reason handle_sync(struct its_cmd_state *st, const u64 *in, 
 	return ITS_CMD_OK;
 }
 
-/* MOVALL: move every pending LPI from one redistributor to another. */
-static enum its_cmd_reason handle_movall(struct its_cmd_state *st, const u64 *in, u64 *out)
-{
-	u64 rd1 = its_get(in, ITS_CMD_RDBASE);
-	u64 rd2 = its_get(in, ITS_CMD_RDBASE2);
-
-	if (!check_rdbase(st, rd1) || !check_rdbase(st, rd2))
-		return ITS_CMD_BAD_RDBASE;
-
-	its_set(out, ITS_CMD_OPCODE, GITS_CMD_MOVALL);
-	its_set(out, ITS_CMD_RDBASE, rd1);
-	its_set(out, ITS_CMD_RDBASE2, rd2);
-
-	return ITS_CMD_OK;
-}
-
 /* A SYNC to the first redistributor: the stand-in for a refused command. */
 void its_cmd_encode_sync(const struct its_cmd_state *st, u64 *out)
 {
@@ -396,8 +381,13 @@ static enum its_cmd_reason dispatch(struct its_cmd_state *st, const u64 *in, u64
 		return handle_invall(st, in, out);
 	case GITS_CMD_SYNC:
 		return handle_sync(st, in, out);
+	/*
+	 * MOVALL makes a redistributor move, and clear, the pending bits of
+	 * every LPI it holds. Linux never sends it: refuse it rather than
+	 * reason about a whole pending table changing under a running VM.
+	 */
 	case GITS_CMD_MOVALL:
-		return handle_movall(st, in, out);
+		return ITS_CMD_BAD_OPCODE;
 	/*
 	 * GICv4 commands write vPE Table entries and virtual pending tables.
 	 * KVM does not use GICv4 in protected mode ("GICv4 support disabled"),

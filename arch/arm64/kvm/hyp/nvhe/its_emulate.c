@@ -21,9 +21,13 @@
  * The translation frame (GITS_TRANSLATER) stays with the host: devices, not
  * CPUs, write it.
  *
+ * Commands may only name redistributors the hypervisor found itself, by
+ * walking the redistributor regions at the first handover.
+ *
  * The ITS tables are taken from the host as well (level-1 table accesses
  * are emulated), ITTs must live in memory the driver claimed for them, and
- * the redistributors' LPI table registers are frozen at handover.
+ * the redistributors and their LPI tables are taken at handover, with the
+ * GICv4 frames that could make the GIC reach memory.
  *
  * One lock per ITS serialises the host's CPUs on the queue and the device
  * records; it is never held while waiting for the hardware.
@@ -40,6 +44,7 @@
 #include <nvhe/its_emulate.h>
 #include <nvhe/mem_protect.h>
 #include <nvhe/memory.h>
+#include <nvhe/mm.h>
 #include <nvhe/spinlock.h>
 
 #define PKVM_MAX_ITS		4
@@ -47,8 +52,16 @@
 /* Only the control frame is trapped, the translation frame follows it. */
 #define ITS_CTRL_FRAME_SIZE	SZ_64K
 
-/* GITS_CBASER.Size counts 4 KiB pages, minus one (IHI 0069H, GITS_CBASER). */
-#define ITS_CMDQ_MAX_SIZE	(256 * SZ_4K)
+/*
+ * GITS_CBASER.Size allows up to 1 MiB (IHI 0069H, GITS_CBASER), Linux uses
+ * 64 KiB. The queue size bounds the commands one GITS_CWRITER write makes
+ * the hypervisor check: keep it to what the driver needs.
+ */
+#define ITS_CMDQ_MAX_SIZE	SZ_64K
+
+/* The queue offset in GITS_CWRITER and GITS_CREADR (IHI 0069H, GITS_CWRITER). */
+#define ITS_QUEUE_OFFSET	GENMASK_ULL(19, 5)
+#define GITS_CWRITER_RETRY	BIT_ULL(0)
 
 struct its_emu;
 
@@ -72,19 +85,12 @@ struct its_emu {
 	u64			baser[GITS_BASER_NR_REGS];
 	struct its_table	tables[GITS_BASER_NR_REGS];
 	u64			cwriter;	/* host's view of GITS_CWRITER */
+	u64			creadr;		/* last sane GITS_CREADR */
 	bool			flush;		/* ITS does not snoop the queue */
 	struct its_cmd_state	cmds;
 	u64			nr_traps;
 	u64			nr_cwriter_writes;
 };
-
-/* The RD_base frame of a redistributor, taken with the first ITS. */
-struct its_rdist {
-	void __iomem		*base;
-};
-
-static struct its_rdist its_rdists[KVM_HYP_ITS_MAX_TARGETS];
-static DEFINE_HYP_SPINLOCK(its_rdist_lock);
 
 /* Host pages the ITS driver set aside for ITTs, pinned while claimed. */
 #define PKVM_MAX_ITT_CLAIMS	512
@@ -105,6 +111,47 @@ static bool its_setup_closed;
 static bool its_setup_failed;
 /* Private copy of the host's description of the ITS being set up. */
 static struct kvm_hyp_its_desc its_desc;
+
+/*
+ * Every redistributor of the machine, found by walking the redistributor
+ * regions at the first handover, whatever the state of its CPU. They are
+ * shared by all ITSs, and never change once found.
+ */
+#define PKVM_MAX_RDISTS		ITS_CMD_MAX_TARGETS
+
+struct its_rdist {
+	u64			phys;		/* RD_base frame */
+	void __iomem		*base;		/* hypervisor mapping of it */
+	u64			typer;
+	bool			lpis_taken;	/* LPI tables checked and taken */
+	u64			propbaser;	/* as taken */
+	u64			pendbaser;
+	void __iomem		*vlpi;		/* VLPI_base frame, with GICv4 */
+};
+
+/* A redistributor region: @nr redistributors, @stride bytes apart. */
+struct its_rdist_region {
+	u64			phys;
+	u64			stride;
+	unsigned int		first;		/* in its_rdists[] */
+	unsigned int		nr;
+};
+
+static struct its_rdist its_rdists[PKVM_MAX_RDISTS];
+static unsigned int its_nr_rdists;
+static struct its_rdist_region its_rdist_regions[KVM_HYP_ITS_MAX_RDIST_REGIONS];
+static unsigned int its_nr_rdist_regions;
+/* INTIDs the redistributors' LPI tables cover: see check_lpi(). */
+static u8 its_lpi_bits;
+/* The LPI property table all redistributors share, pinned once. */
+static u64 its_prop_pa;
+static u8 its_prop_idbits;
+/*
+ * Makes checking a redistributor's LPI tables and setting its EnableLPIs
+ * one step: no GICR_PROPBASER or GICR_PENDBASER write slips in between.
+ * Nests inside an ITS lock at handover.
+ */
+static DEFINE_HYP_SPINLOCK(its_rdist_lock);
 
 /*
  * ITTs may only live in pages the driver claimed for them (see
@@ -135,14 +182,26 @@ static u64 its_hw_read(struct its_emu *its, u64 offset, u8 size)
 	return readl_relaxed(its->base + offset);
 }
 
-static bool its_hw_enabled(struct its_emu *its)
+/* Disabled, and done with everything it was doing (IHI 0069H, GITS_CTLR). */
+static bool its_hw_quiescent(struct its_emu *its)
 {
-	return readl_relaxed(its->base + GITS_CTLR) & GITS_CTLR_ENABLE;
+	u32 ctlr = readl_relaxed(its->base + GITS_CTLR);
+
+	return !(ctlr & GITS_CTLR_ENABLE) && (ctlr & GITS_CTLR_QUIESCENT);
 }
 
+/*
+ * The queue offset the ITS reached. A value outside the queue can only come
+ * from broken hardware; never let it drive the queue arithmetic.
+ */
 static u64 its_hw_creadr(struct its_emu *its)
 {
-	return readq_relaxed(its->base + GITS_CREADR) & GENMASK_ULL(19, 5);
+	u64 rd = readq_relaxed(its->base + GITS_CREADR) & ITS_QUEUE_OFFSET;
+
+	if (its_queue_offset_valid(rd, its->qsize))
+		its->creadr = rd;
+
+	return its->creadr;
 }
 
 /* Release what the commands the ITS has consumed since last time pinned. */
@@ -176,13 +235,16 @@ static void its_emu_copy_cmd(struct its_emu *its, u64 off)
 
 /*
  * The host published commands up to @val: forward them all, then let the
- * ITS see them with a single write to GITS_CWRITER.
+ * ITS see them with a single write to GITS_CWRITER. Retry, which restarts
+ * a stalled ITS, is passed on.
  */
 static bool its_emu_write_cwriter(struct its_emu *its, u64 val)
 {
+	u64 retry = val & GITS_CWRITER_RETRY;
 	u64 rd, room, off;
 
 	its->nr_cwriter_writes++;
+	val &= ~GITS_CWRITER_RETRY;
 	if (!its_queue_offset_valid(val, its->qsize))
 		return false;
 
@@ -201,35 +263,51 @@ static bool its_emu_write_cwriter(struct its_emu *its, u64 val)
 		its_emu_copy_cmd(its, off);
 
 	its->cwriter = val;
-	writeq(val, its->base + GITS_CWRITER);
+	writeq(val | retry, its->base + GITS_CWRITER);
 
 	return true;
 }
 
 /*
  * Linux programs GITS_CBASER again on resume, with the ITS disabled. Put
- * the hypervisor's own queue back; writing CBASER resets CREADR to 0 (IHI
- * 0069H, GITS_CBASER), so the host's CWRITER view follows.
+ * the hypervisor's own queue back; the host's CWRITER view follows.
+ *
+ * Writing GITS_CBASER resets GITS_CREADR to 0, and the ITS drops whatever
+ * it had not executed (IHI 0069H, GITS_CBASER). The device records must
+ * follow what the ITS executed, not what it was given: a dropped MAPD V=0
+ * retired as done would unpin an ITT the Device Table still names. So the
+ * queue is only reset once the ITS is quiescent and has executed every
+ * command, as on resume; any other write is ignored.
  */
 static bool its_emu_write_cbaser(struct its_emu *its)
 {
-	if (its_hw_enabled(its))
+	u64 rd;
+
+	if (!its_hw_quiescent(its))
 		return true;
 
-	its_emu_retire(its, its_hw_creadr(its));
+	rd = its_hw_creadr(its);
+	if (rd != its->cwriter)
+		return true;
+
+	its_emu_retire(its, rd);
 	writeq_relaxed(its->cbaser, its->base + GITS_CBASER);
 	its->cwriter = 0;
+	its->creadr = 0;
 	writeq_relaxed(0, its->base + GITS_CWRITER);
 
 	return true;
 }
 
-/* GITS_BASERn are only rewritten on resume: restore the hypervisor's copy. */
+/*
+ * GITS_BASERn are only rewritten on resume: restore the hypervisor's copy,
+ * once the ITS no longer uses the tables (IHI 0069H, GITS_BASER<n>).
+ */
 static bool its_emu_write_baser(struct its_emu *its, u64 offset)
 {
 	unsigned int n = (offset - GITS_BASER) / sizeof(u64);
 
-	if (!its_hw_enabled(its))
+	if (its_hw_quiescent(its))
 		writeq_relaxed(its->baser[n], its->base + GITS_BASER + n * sizeof(u64));
 
 	return true;
@@ -283,8 +361,12 @@ static bool its_emu_read(struct its_emu *its, struct host_mmio_access *acc)
 		if (acc->size != sizeof(u32))
 			return false;
 		fallthrough;
-	case GITS_TYPER:
 	case GITS_MPIDR:
+		/* A 32-bit register, followed by a reserved word. */
+		if (acc->offset != GITS_MPIDR || acc->size != sizeof(u32))
+			return false;
+		fallthrough;
+	case GITS_TYPER:
 	case GITS_BASER ... GITS_BASER + (GITS_BASER_NR_REGS - 1) * sizeof(u64):
 		acc->val = its_hw_read(its, acc->offset, acc->size);
 		return true;
@@ -328,6 +410,12 @@ static bool its_emu_handle(void *priv, struct host_mmio_access *acc)
 	return ret;
 }
 
+/* No access to the GICv4.1 GITS_SGIR frame is the host's: see its_emu_setup(). */
+static bool its_sgir_handle(void *priv, struct host_mmio_access *acc)
+{
+	return false;
+}
+
 static u64 its_baser_psz(u64 baser)
 {
 	switch (FIELD_GET(GITS_BASER_PAGE_SIZE_MASK, baser)) {
@@ -350,26 +438,135 @@ static u64 its_baser_pa(u64 baser)
 }
 
 /*
- * GICR_PROPBASER and GICR_PENDBASER (IHI 0069H) name the tables the
- * redistributor reads and writes LPI state to. The host programmed them
- * before the handover; from then on, writes to them are ignored, as the
- * architecture allows once EnableLPIs is set, and the tables cannot be
- * moved into a protected VM. Writes that do not touch memory tables are
- * forwarded; any other write is refused.
+ * A redistributor with LPIs enabled writes LPI pending bits into the table
+ * GICR_PENDBASER names, and reads LPI configuration from GICR_PROPBASER's
+ * (IHI 0069H, "LPI Configuration tables", "LPI Pending tables"). Whoever
+ * owns that memory can have it given to a protected VM or the hypervisor
+ * while the GIC keeps using it, or offer a pending table as an ITS table
+ * page. So, when LPIs are enabled, at handover for the redistributors that
+ * have them and later, when the host enables them, for the others (CPUs
+ * brought online after the handover):
+ *  - the pending table becomes the hypervisor's: the GIC writes it, the
+ *    driver never touches it again;
+ *  - the property table, which the driver keeps writing, is pinned: it
+ *    stays the host's, but cannot be donated or shared.
+ * From then on GICR_PROPBASER and GICR_PENDBASER ignore writes, as the
+ * architecture allows once EnableLPIs is set, and EnableLPIs stays set.
+ */
+
+/* The LPI property table covers INTIDs 8192 .. 2^(IDbits + 1) - 1. */
+static int its_pin_prop_table(u64 pa, u8 idbits)
+{
+	u64 end = pa + BIT_ULL(idbits + 1) - ITS_LPI_BASE;
+	u64 first = hyp_phys_to_pfn(pa);
+
+	return __pkvm_host_pin_device_pages(first, PFN_UP(end) - first);
+}
+
+/* The pending table: a bit per INTID, 64 KiB aligned (IHI 0069H, GICR_PENDBASER). */
+static u64 its_pend_table_size(u8 idbits)
+{
+	return ALIGN(BIT_ULL(idbits + 1) / BITS_PER_BYTE, SZ_64K);
+}
+
+/*
+ * Take the tables @rd's registers name. A redistributor about to enable
+ * LPIs gets a cleared pending table: the host could have prepared it,
+ * including its IMPLEMENTATION DEFINED first kilobyte.
+ */
+static int its_rdist_take_lpi_tables(struct its_rdist *rd, bool enabling)
+{
+	u64 prop = readq_relaxed(rd->base + GICR_PROPBASER);
+	u64 pend = readq_relaxed(rd->base + GICR_PENDBASER);
+	u8 idbits = prop & GICR_PROPBASER_IDBITS_MASK;
+	u64 prop_pa = prop & GENMASK_ULL(51, 12);
+	u64 pend_pa = pend & GENMASK_ULL(51, 16);
+	u64 pend_size = its_pend_table_size(idbits);
+	int ret;
+
+	hyp_assert_lock_held(&its_rdist_lock);
+
+	/* Fewer than 14 bits of INTID leave no room for LPIs. */
+	if (idbits < 13)
+		return -EINVAL;
+
+	/* Linux gives every redistributor the same property table. */
+	if (its_prop_pa) {
+		if (prop_pa != its_prop_pa || idbits != its_prop_idbits)
+			return -EINVAL;
+	} else {
+		ret = its_pin_prop_table(prop_pa, idbits);
+		if (ret)
+			return ret;
+		its_prop_pa = prop_pa;
+		its_prop_idbits = idbits;
+	}
+
+	ret = __pkvm_host_donate_hyp(hyp_phys_to_pfn(pend_pa), pend_size >> PAGE_SHIFT);
+	if (ret)
+		return ret;
+
+	if (enabling) {
+		memset(hyp_phys_to_virt(pend_pa), 0, pend_size);
+		kvm_flush_dcache_to_poc(hyp_phys_to_virt(pend_pa), pend_size);
+	}
+	rd->propbaser = prop;
+	rd->pendbaser = pend;
+	rd->lpis_taken = true;
+
+	return 0;
+}
+
+static bool its_rdist_lpis_enabled(struct its_rdist *rd)
+{
+	return readl_relaxed(rd->base + GICR_CTLR) & GICR_CTLR_ENABLE_LPIS;
+}
+
+/*
+ * Enabling LPIs takes the tables first; EnableLPIs is never cleared again.
+ * A redistributor that lost its state (powered down with its CPU) gets the
+ * tables it had back before LPIs are enabled again, whatever its table
+ * registers reset to.
+ */
+static bool its_rdist_write_ctlr(struct its_rdist *rd, u32 val)
+{
+	if (rd->lpis_taken) {
+		if (!its_rdist_lpis_enabled(rd)) {
+			writeq_relaxed(rd->propbaser, rd->base + GICR_PROPBASER);
+			writeq_relaxed(rd->pendbaser, rd->base + GICR_PENDBASER);
+		}
+		val |= GICR_CTLR_ENABLE_LPIS;
+	} else if ((val & GICR_CTLR_ENABLE_LPIS) && its_rdist_take_lpi_tables(rd, true)) {
+		return false;
+	}
+
+	writel_relaxed(val, rd->base + GICR_CTLR);
+
+	return true;
+}
+
+/*
+ * Writes that name memory go through the checks above; the others are
+ * forwarded at the width the register has. Anything else is refused.
  */
 static bool its_rdist_write(struct its_rdist *rd, struct host_mmio_access *acc)
 {
 	switch (ALIGN_DOWN(acc->offset, sizeof(u64))) {
-	case GICR_PROPBASER:
-	case GICR_PENDBASER:
-		return true;
 	case GICR_CTLR:		/* and GICR_IIDR, read-only */
 		if (acc->offset != GICR_CTLR || acc->size != sizeof(u32))
 			return false;
-		break;
+		return its_rdist_write_ctlr(rd, acc->val);
 	case GICR_STATUSR:	/* and GICR_WAKER */
 		if (acc->size != sizeof(u32))
 			return false;
+		break;
+	case GICR_PROPBASER:
+	case GICR_PENDBASER:
+		if (acc->size != sizeof(u64))
+			return false;
+		/* Ignored once in use; harmless while LPIs are off. */
+		if (rd->lpis_taken || its_rdist_lpis_enabled(rd))
+			return true;
 		break;
 	case GICR_SETLPIR:
 	case GICR_CLRLPIR:
@@ -380,28 +577,39 @@ static bool its_rdist_write(struct its_rdist *rd, struct host_mmio_access *acc)
 		return false;
 	}
 
-	hyp_spin_lock(&its_rdist_lock);
 	if (acc->size == sizeof(u64))
 		writeq_relaxed(acc->val, rd->base + acc->offset);
 	else
 		writel_relaxed(acc->val, rd->base + acc->offset);
-	hyp_spin_unlock(&its_rdist_lock);
 
 	return true;
 }
 
-static bool its_rdist_handle(void *priv, struct host_mmio_access *acc)
+/* Reads of known registers only, at their width: others may abort at EL2. */
+static bool its_rdist_read(struct its_rdist *rd, struct host_mmio_access *acc)
 {
-	struct its_rdist *rd = priv;
-
-	if ((acc->size != sizeof(u32) && acc->size != sizeof(u64)) ||
-	    !IS_ALIGNED(acc->offset, acc->size))
+	switch (ALIGN_DOWN(acc->offset, sizeof(u64))) {
+	case GICR_CTLR:		/* and GICR_IIDR */
+	case GICR_STATUSR:	/* and GICR_WAKER */
+		if (acc->size != sizeof(u32))
+			return false;
+		break;
+	case GICR_SYNCR:
+		if (acc->offset != GICR_SYNCR || acc->size != sizeof(u32))
+			return false;
+		break;
+	case GICR_TYPER:
+	case GICR_PROPBASER:
+	case GICR_PENDBASER:
+		break;
+	case GICR_IDREGS ... GICR_IDREGS + 0x28:
+		if (acc->size != sizeof(u32))
+			return false;
+		break;
+	default:
 		return false;
+	}
 
-	if (acc->write)
-		return its_rdist_write(rd, acc);
-
-	/* Reading a redistributor's RD_base frame has no side effect. */
 	if (acc->size == sizeof(u64))
 		acc->val = readq_relaxed(rd->base + acc->offset);
 	else
@@ -410,28 +618,176 @@ static bool its_rdist_handle(void *priv, struct host_mmio_access *acc)
 	return true;
 }
 
-/* Redistributors are shared by all ITSs: the first handover takes them. */
-static int its_emu_take_rdists(const struct kvm_hyp_its_desc *desc)
+static bool its_rdist_handle(void *priv, struct host_mmio_access *acc)
 {
+	struct its_rdist_region *reg = priv;
+	struct its_rdist *rd = &its_rdists[reg->first + acc->frame];
+	bool ret;
+
+	if ((acc->size != sizeof(u32) && acc->size != sizeof(u64)) ||
+	    !IS_ALIGNED(acc->offset, acc->size))
+		return false;
+
+	if (!acc->write)
+		return its_rdist_read(rd, acc);
+
+	hyp_spin_lock(&its_rdist_lock);
+	ret = its_rdist_write(rd, acc);
+	hyp_spin_unlock(&its_rdist_lock);
+
+	return ret;
+}
+
+/*
+ * With GICv4, a redistributor's VLPI_base frame holds GICR_VPROPBASER and
+ * GICR_VPENDBASER, which name the virtual LPI configuration and pending
+ * tables of the vPE resident on its CPU (IHI 0069H, "VLPI_base frame"). A
+ * valid GICR_VPENDBASER makes the redistributor read and write those
+ * tables, and the CPU interface hands their pending vLPIs to whatever vCPU
+ * runs there. KVM does not use GICv4 in protected mode: no vPE is ever
+ * made resident, GICR_VPENDBASER.Valid stays clear, and no write may name
+ * memory. Linux only writes them when it brings a CPU up, to clear Valid
+ * and to set GICR_VPROPBASER.IDbits.
+ */
+static bool its_vlpi_write(struct its_rdist *rd, struct host_mmio_access *acc)
+{
+	u64 val = acc->val;
+
+	if (acc->size != sizeof(u64))
+		return false;
+
+	switch (acc->offset) {
+	case GICR_VPROPBASER:
+		/*
+		 * GICv4.0: the VM's configuration table; GICv4.1: the vPE
+		 * table. Either way, an address or a Valid bit is refused,
+		 * unless the register already holds it.
+		 */
+		if ((val & (GENMASK_ULL(51, 12) | GICR_VPROPBASER_4_1_VALID)) &&
+		    val != readq_relaxed(rd->vlpi + GICR_VPROPBASER))
+			return false;
+		break;
+	case GICR_VPENDBASER:
+		if (val & GICR_VPENDBASER_Valid)
+			return false;
+		break;
+	default:
+		/* GICR_VSGIR, GICv4.1 vSGI state: only KVM would use it. */
+		return false;
+	}
+
+	writeq_relaxed(val, rd->vlpi + acc->offset);
+
+	return true;
+}
+
+static bool its_vlpi_read(struct its_rdist *rd, struct host_mmio_access *acc)
+{
+	switch (ALIGN_DOWN(acc->offset, sizeof(u64))) {
+	case GICR_VPROPBASER:
+	case GICR_VPENDBASER:
+		break;
+	case GICR_VSGIPENDR:
+		if (acc->offset != GICR_VSGIPENDR || acc->size != sizeof(u32))
+			return false;
+		break;
+	default:
+		return false;
+	}
+
+	if (acc->size == sizeof(u64))
+		acc->val = readq_relaxed(rd->vlpi + acc->offset);
+	else
+		acc->val = readl_relaxed(rd->vlpi + acc->offset);
+
+	return true;
+}
+
+static bool its_vlpi_handle(void *priv, struct host_mmio_access *acc)
+{
+	struct its_rdist_region *reg = priv;
+	struct its_rdist *rd = &its_rdists[reg->first + acc->frame];
+	bool ret;
+
+	if ((acc->size != sizeof(u32) && acc->size != sizeof(u64)) ||
+	    !IS_ALIGNED(acc->offset, acc->size))
+		return false;
+
+	if (!acc->write)
+		return its_vlpi_read(rd, acc);
+
+	hyp_spin_lock(&its_rdist_lock);
+	ret = its_vlpi_write(rd, acc);
+	hyp_spin_unlock(&its_rdist_lock);
+
+	return ret;
+}
+
+/*
+ * Take the VLPI_base frames of a region whose redistributors support
+ * direct vLPI injection (GICR_TYPER.VLPIS): all of them must agree.
+ */
+static int its_take_vlpi_frames(struct its_rdist_region *reg)
+{
+	u64 vlpis = its_rdists[reg->first].typer & GICR_TYPER_VLPIS;
 	unsigned long base;
-	u64 i;
+	unsigned int i;
 	int ret;
+
+	for (i = reg->first; i < reg->first + reg->nr; i++) {
+		if ((its_rdists[i].typer & GICR_TYPER_VLPIS) != vlpis)
+			return -EINVAL;
+	}
+	if (!vlpis)
+		return 0;
+	if (reg->stride < SZ_256K)
+		return -EINVAL;
+
+	for (i = reg->first; i < reg->first + reg->nr; i++) {
+		ret = __pkvm_create_private_mapping(its_rdists[i].phys + SZ_128K, SZ_64K,
+						    PAGE_HYP_DEVICE, &base);
+		if (ret)
+			return ret;
+		its_rdists[i].vlpi = (void __iomem *)base;
+		/* Linux cleared it at boot: no vPE may be resident from now on. */
+		if (readq_relaxed(its_rdists[i].vlpi + GICR_VPENDBASER) & GICR_VPENDBASER_Valid)
+			return -EBUSY;
+	}
+
+	return __pkvm_host_donate_mmio_frames(reg->phys + SZ_128K, SZ_64K, reg->stride, reg->nr,
+					      its_vlpi_handle, reg);
+}
+
+/*
+ * The first handover takes the RD_base frame of every redistributor, the
+ * VLPI_base frames with GICv4, and the LPI tables of those that have LPIs
+ * enabled. Their SGI_base frames hold no pointer to memory, and stay with
+ * the host.
+ */
+static int its_take_rdists(void)
+{
+	unsigned int i;
+	int ret = 0;
 
 	if (its_nr)
 		return 0;
 
-	for (i = 0; i < desc->nr_targets; i++) {
-		if (!IS_ALIGNED(desc->rdists[i], SZ_64K))
-			return -EINVAL;
+	hyp_spin_lock(&its_rdist_lock);
+	for (i = 0; i < its_nr_rdist_regions && !ret; i++) {
+		struct its_rdist_region *reg = &its_rdist_regions[i];
 
-		ret = __pkvm_host_donate_mmio_hyp(desc->rdists[i], SZ_64K, its_rdist_handle,
-						  &its_rdists[i], &base);
-		if (ret)
-			return ret;
-		its_rdists[i].base = (void __iomem *)base;
+		ret = __pkvm_host_donate_mmio_frames(reg->phys, SZ_64K, reg->stride, reg->nr,
+						     its_rdist_handle, reg);
+		if (!ret)
+			ret = its_take_vlpi_frames(reg);
 	}
+	for (i = 0; i < its_nr_rdists && !ret; i++) {
+		if (its_rdist_lpis_enabled(&its_rdists[i]))
+			ret = its_rdist_take_lpi_tables(&its_rdists[i], false);
+	}
+	hyp_spin_unlock(&its_rdist_lock);
 
-	return 0;
+	return ret;
 }
 
 /* Capacity of a GITS_BASERn table, in entries, flat or two-level. */
@@ -615,36 +971,146 @@ static void its_emu_init_limits(struct its_emu *its, u64 typer)
 	lim->nr_devids = min(devids, its_table_entries(its, GITS_BASER_TYPE_DEVICE));
 	lim->nr_icids = min_t(u64, max_t(u64, icids, GITS_TYPER_HCC(typer)), BIT(16));
 	lim->max_size = FIELD_GET(GITS_TYPER_IDBITS, typer);
-	lim->lpi_bits = lim->max_size + 1;
+	lim->lpi_bits = its_lpi_bits;
 	lim->itt_entry_size = FIELD_GET(GITS_TYPER_ITT_ENTRY_SIZE, typer) + 1;
 	lim->page_shift = PAGE_SHIFT;
 }
 
 /*
- * Redistributors are named by physical address when GITS_TYPER.PTA is set,
- * by processor number otherwise (IHI 0069H, GITS_TYPER.PTA).
+ * Each redistributor has an RD_base and an SGI_base frame, followed with
+ * GICv4 by a VLPI_base and a reserved frame (IHI 0069H, "The GIC
+ * Redistributor register map"), unless the firmware says otherwise.
  */
-static int its_emu_init_targets(struct its_emu *its, const struct kvm_hyp_its_desc *desc,
-				u64 typer)
+static u64 its_rdist_stride(const struct kvm_hyp_its_desc *desc, u64 typer)
 {
-	struct its_cmd_limits *lim = &its->cmds.lim;
-	u64 i;
+	if (desc->rdist_stride)
+		return desc->rdist_stride;
 
-	if (!desc->nr_targets || desc->nr_targets > ITS_CMD_MAX_TARGETS)
+	return typer & GICR_TYPER_VLPIS ? SZ_256K : SZ_128K;
+}
+
+static int its_rdist_add(u64 phys)
+{
+	struct its_rdist *rd = &its_rdists[its_nr_rdists];
+	unsigned long base;
+	int ret;
+
+	if (its_nr_rdists == PKVM_MAX_RDISTS)
+		return -E2BIG;
+	if (!IS_ALIGNED(phys, SZ_64K) || addr_is_memory(phys))
 		return -EINVAL;
 
-	for (i = 0; i < desc->nr_targets; i++) {
-		u64 t = desc->targets[i];
+	ret = __pkvm_create_private_mapping(phys, SZ_64K, PAGE_HYP_DEVICE, &base);
+	if (ret)
+		return ret;
 
-		if (!IS_ALIGNED(t, SZ_64K) || t > GENMASK_ULL(51, 16))
-			return -EINVAL;
-		if ((typer & GITS_TYPER_PTA) ? addr_is_memory(t) : t > GENMASK_ULL(31, 16))
-			return -EINVAL;
-		lim->targets[i] = t >> 16;
-	}
-	lim->nr_targets = desc->nr_targets;
+	rd->phys = phys;
+	rd->base = (void __iomem *)base;
+	rd->typer = readq_relaxed(rd->base + GICR_TYPER);
+	its_nr_rdists++;
 
 	return 0;
+}
+
+/*
+ * Walk one region up to the redistributor that says it is the last one
+ * (IHI 0069H, GICR_TYPER.Last). All of a region's redistributors must be
+ * laid out alike, so that they can be taken from the host as one region.
+ */
+static int its_walk_rdist_region(const struct kvm_hyp_its_desc *desc, unsigned int r)
+{
+	struct its_rdist_region *reg = &its_rdist_regions[r];
+	u64 phys = desc->rdist_regions[r].base;
+	u64 stride;
+	int ret;
+
+	reg->phys = phys;
+	reg->first = its_nr_rdists;
+	for (;;) {
+		ret = its_rdist_add(phys);
+		if (ret)
+			return ret;
+
+		stride = its_rdist_stride(desc, its_rdists[its_nr_rdists - 1].typer);
+		if (reg->stride && stride != reg->stride)
+			return -EINVAL;
+		reg->stride = stride;
+		reg->nr++;
+
+		if (desc->rdist_regions[r].single ||
+		    (its_rdists[its_nr_rdists - 1].typer & GICR_TYPER_LAST))
+			return 0;
+		if (check_add_overflow(phys, stride, &phys))
+			return -EINVAL;
+	}
+}
+
+/*
+ * LPI INTIDs must stay within the tables of every redistributor that has
+ * LPIs enabled (GICR_PROPBASER.IDbits, IHI 0069H): Linux programs the same
+ * value everywhere, from GICD_TYPER.IDbits.
+ */
+static int its_init_lpi_bits(void)
+{
+	unsigned int i;
+	u8 bits = U8_MAX;
+
+	for (i = 0; i < its_nr_rdists; i++) {
+		void __iomem *base = its_rdists[i].base;
+
+		if (readl_relaxed(base + GICR_CTLR) & GICR_CTLR_ENABLE_LPIS)
+			bits = min_t(u8, bits, (readq_relaxed(base + GICR_PROPBASER) &
+						GICR_PROPBASER_IDBITS_MASK) + 1);
+	}
+	if (bits == U8_MAX)
+		return -ENODEV;
+
+	its_lpi_bits = bits;
+
+	return 0;
+}
+
+/* The redistributors are shared by all ITSs: the first handover finds them. */
+static int its_find_rdists(const struct kvm_hyp_its_desc *desc)
+{
+	unsigned int r;
+	int ret;
+
+	if (its_nr_rdists)
+		return 0;
+
+	if (!desc->nr_rdist_regions || desc->nr_rdist_regions > KVM_HYP_ITS_MAX_RDIST_REGIONS)
+		return -EINVAL;
+
+	for (r = 0; r < desc->nr_rdist_regions; r++) {
+		ret = its_walk_rdist_region(desc, r);
+		its_nr_rdist_regions = r + 1;
+		if (ret)
+			return ret;
+	}
+
+	return its_init_lpi_bits();
+}
+
+/*
+ * Commands may name any redistributor found, by physical address when
+ * GITS_TYPER.PTA is set, by processor number otherwise (IHI 0069H,
+ * GITS_TYPER.PTA): both are kept in RDbase form, bits [51:16].
+ */
+static void its_emu_init_targets(struct its_emu *its, u64 typer)
+{
+	struct its_cmd_limits *lim = &its->cmds.lim;
+	unsigned int i;
+
+	for (i = 0; i < its_nr_rdists; i++) {
+		const struct its_rdist *rd = &its_rdists[i];
+
+		if (typer & GITS_TYPER_PTA)
+			lim->targets[i] = rd->phys >> 16;
+		else
+			lim->targets[i] = GICR_TYPER_CPU_NUMBER(rd->typer);
+	}
+	lim->nr_targets = its_nr_rdists;
 }
 
 /*
@@ -748,15 +1214,28 @@ static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *des
 		return ret;
 	its->base = (void __iomem *)base;
 
+	/*
+	 * GICv4.1: GITS_SGIR, 128 KiB in, makes the ITS inject a vSGI into
+	 * any vPE (IHI 0069H, GITS_SGIR). Only KVM would use it.
+	 */
+	if (readq_relaxed(its->base + GITS_TYPER) & GITS_TYPER_VMAPP) {
+		ret = __pkvm_host_donate_mmio_frames(desc->base + SZ_128K, SZ_64K, SZ_64K, 1,
+						     its_sgir_handle, its);
+		if (ret)
+			return ret;
+	}
+
 	hyp_spin_lock(&its->lock);
 	typer = readq_relaxed(its->base + GITS_TYPER);
 	for (i = 0; i < GITS_BASER_NR_REGS; i++)
 		its->baser[i] = readq_relaxed(its->base + GITS_BASER + i * sizeof(u64));
-	its_emu_init_limits(its, typer);
 
-	ret = its_emu_init_targets(its, desc, typer);
-	if (!ret)
+	ret = its_find_rdists(desc);
+	if (!ret) {
+		its_emu_init_limits(its, typer);
+		its_emu_init_targets(its, typer);
 		ret = its_emu_adopt_devices(its, desc);
+	}
 	if (!ret)
 		ret = its_emu_check_cbaser(its, desc);
 	if (!ret)
@@ -764,10 +1243,12 @@ static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *des
 	if (!ret)
 		ret = its_emu_take_tables(its);
 	if (!ret)
-		ret = its_emu_take_rdists(desc);
+		ret = its_take_rdists();
 	if (!ret) {
-		its->cwriter = readq_relaxed(its->base + GITS_CWRITER) & GENMASK_ULL(19, 5);
-		if (!its_queue_offset_valid(its->cwriter, its->qsize))
+		its->cwriter = readq_relaxed(its->base + GITS_CWRITER) & ITS_QUEUE_OFFSET;
+		its->creadr = readq_relaxed(its->base + GITS_CREADR) & ITS_QUEUE_OFFSET;
+		if (!its_queue_offset_valid(its->cwriter, its->qsize) ||
+		    !its_queue_offset_valid(its->creadr, its->qsize))
 			ret = -EINVAL;
 	}
 	/* On failure the handler sees qsize == 0: the ITS stays fenced off. */

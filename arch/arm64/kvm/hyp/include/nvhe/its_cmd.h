@@ -10,15 +10,23 @@
 #ifndef __KVM_NVHE_ITS_CMD_H__
 #define __KVM_NVHE_ITS_CMD_H__
 
+#include <linux/sizes.h>
 #include <linux/types.h>
 
 #define ITS_CMD_BYTES		32
+/* The first LPI INTID (IHI 0069H, "INTIDs"). */
+#define ITS_LPI_BASE		8192
 #define ITS_CMD_DWORDS		(ITS_CMD_BYTES / sizeof(u64))
 
 /* Devices the hypervisor can track per ITS (one ITT mapping each). */
 #define ITS_CMD_MAX_DEVICES	256
-/* Redistributors commands may name (MAPC, SYNC, MOVALL). */
-#define ITS_CMD_MAX_TARGETS	64
+/* Redistributors commands may name (MAPC, SYNC). */
+#define ITS_CMD_MAX_TARGETS	256
+/*
+ * Pages one ITT may span: the driver's largest ITT (2^16 events of up to
+ * 16 bytes) is 1 MiB. The bound also caps the work of one MAPD at EL2.
+ */
+#define ITS_CMD_MAX_ITT_PAGES	(SZ_1M / SZ_4K)
 
 enum its_cmd_reason {
 	ITS_CMD_OK,
@@ -49,10 +57,10 @@ struct its_cmd_mem_ops {
 
 /* Limits of one ITS, taken from hardware registers, never from the host. */
 struct its_cmd_limits {
-	u32	nr_devids;		/* Device Table capacity */
+	u64	nr_devids;		/* Device Table capacity, up to 2^32 */
 	u32	nr_icids;		/* collections (HCC + Collection Table) */
 	u8	max_size;		/* GITS_TYPER.ID_bits: MAPD Size limit */
-	u8	lpi_bits;		/* INTIDs below BIT(lpi_bits) */
+	u8	lpi_bits;		/* INTIDs below BIT(lpi_bits): see check_lpi() */
 	u8	itt_entry_size;		/* GITS_TYPER.ITT_entry_size + 1 */
 	u8	page_shift;
 	u32	nr_targets;

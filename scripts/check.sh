@@ -166,6 +166,14 @@ if [ -f "$INITRAMFS" ]; then
 		# tests: every attack must land there.
 		stage matrix-base "$S/run-matrix.sh" --name base --suite attack \
 			"$CACHE/build/base/arch/arm64/boot/Image" "$INITRAMFS"
+		# late_rdist needs a redistributor whose CPU was offline at
+		# handover: one more boot per cell, with CPU1 left out.
+		stage matrix-maxcpus1 "$S/run-matrix.sh" --name series --suite attack \
+			--tag maxcpus1 --append "maxcpus=1 pkvmits.attack=late_rdist" \
+			--require "$SERIES_LINE" "$OUT/arch/arm64/boot/Image" "$INITRAMFS"
+		stage matrix-base-maxcpus1 "$S/run-matrix.sh" --name base --suite attack \
+			--tag maxcpus1 --append "maxcpus=1 pkvmits.attack=late_rdist" \
+			"$CACHE/build/base/arch/arm64/boot/Image" "$INITRAMFS"
 		stage attacks "$S/attack-report.sh"
 		;;
 	esac

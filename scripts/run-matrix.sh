@@ -19,6 +19,8 @@ usage: ${0##*/} [options] IMAGE INITRAMFS
   --timeout SECONDS  per boot (default 900)
   --require REGEX    a kernel line every protected cell must print (proves
                      which kernel booted; e.g. the series' isolation line)
+  --append ARGS      more kernel command line for every cell
+  --tag TAG          a variant of the same kernel: logs NAME-CELL-TAG.log
   --jobs N           cells booted at once (default: $JOBS_DEFAULT, from the
                      number of CPUs; a cell mostly keeps one CPU busy)
 
@@ -35,6 +37,7 @@ EOT
 DEFAULT_CELLS="gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe"
 JOBS_DEFAULT=$(nproc)
 name=series suite=pvm,regress cells=$DEFAULT_CELLS tmo=900 jobs=$JOBS_DEFAULT require=
+append='' tag=''
 known=$TOP/tests/known-failures.txt
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -46,6 +49,8 @@ while [ $# -gt 0 ]; do
 	--timeout) tmo=$2; shift 2 ;;
 	--jobs) jobs=$2; shift 2 ;;
 	--require) require=$2; shift 2 ;;
+	--append) append=$2; shift 2 ;;
+	--tag) tag=-$2; shift 2 ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -79,10 +84,11 @@ boot_cell()	# cell: boot it, console to its log, "rc secs" to log.rc
 
 	gic=${cell%%-*} mode=${cell#*-}
 	gic=${gic#gic}
-	log=$logs/$name-$cell.log
+	log=$logs/$name-$cell$tag.log
 	start=$(date +%s)
 	"$TOP/scripts/boot-qemu.sh" --gic "$gic" --mode "$mode" --suite "$suite" \
-		--append "pkvmits.kernel=$name" --timeout "$tmo" "$image" "$initrd" >"$log" 2>&1 || rc=$?
+		--append "pkvmits.kernel=$name $append" --timeout "$tmo" "$image" "$initrd" \
+		>"$log" 2>&1 || rc=$?
 	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
 	echo "$rc $(($(date +%s) - start))" >"$log.rc"
 }
@@ -104,7 +110,7 @@ for cell in $cells; do
 		running=$((running - 1))
 	fi
 	msg "booting $name in $cell (suites $suite)"
-	rm -f "$logs/$name-$cell.log.rc"
+	rm -f "$logs/$name-$cell$tag.log.rc"
 	boot_cell "$cell" &
 	running=$((running + 1))
 done
@@ -112,7 +118,7 @@ wait
 
 reruns=
 for cell in $cells; do
-	log=$logs/$name-$cell.log
+	log=$logs/$name-$cell$tag.log
 	is_known_base_panic "$log" || continue
 	mv "$log" "$log.first"
 	msg "$name $cell hit the known base panic (log kept in $log.first): booting it again"
@@ -123,7 +129,7 @@ done
 for cell in $cells; do
 	gic=${cell%%-*} mode=${cell#*-}
 	gic=${gic#gic}
-	log=$logs/$name-$cell.log
+	log=$logs/$name-$cell$tag.log
 	read -r rc secs <"$log.rc" || { rc=1; secs=0; }
 	rm -f "$log.rc"
 	pkvm=$(sed -n 's/^kvm \[[0-9]*\]: \(.*mode initialized successfully\).*/\1/p' "$log" | head -n 1)

@@ -357,13 +357,13 @@ static bool its_emu_read(struct its_emu *its, struct host_mmio_access *acc)
 	u64 reg = ALIGN_DOWN(acc->offset, sizeof(u64));
 
 	switch (reg) {
-	case GITS_CTLR:		/* and GITS_IIDR */
-		if (acc->size != sizeof(u32))
-			return false;
-		fallthrough;
 	case GITS_MPIDR:
 		/* A 32-bit register, followed by a reserved word. */
-		if (acc->offset != GITS_MPIDR || acc->size != sizeof(u32))
+		if (acc->offset != GITS_MPIDR)
+			return false;
+		fallthrough;
+	case GITS_CTLR:		/* and GITS_IIDR */
+		if (acc->size != sizeof(u32))
 			return false;
 		fallthrough;
 	case GITS_TYPER:

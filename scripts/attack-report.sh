@@ -12,8 +12,9 @@ usage()
 usage: ${0##*/} [--expect FILE] [--cells "CELLS"]
 
 Reads the "ATTACK <name> kernel=<k> gic=<g> mode=<m> result=<r>" lines
-of $CACHE/logs/{base,series}-CELL.log and then -CELL-maxcpus1.log (written
-by scripts/run-matrix.sh; the last result counts) and checks them:
+of $CACHE/logs/{base,series}-CELL.log, then -CELL-maxcpus1.log and
+-CELL-itsoff.log (written by scripts/run-matrix.sh; the last result counts)
+and checks them:
   base:   every attack reports landed, or n/a with a reason where the cell
           cannot express it; "blocked" on the base means the test cannot
           see its attack, a broken test.
@@ -51,8 +52,8 @@ for a in $attacks; do
 	for k in base series; do
 		for c in $cells; do
 			log=$logs/$k-$c.log
-			logs2="$log $logs/$k-$c-maxcpus1.log"
-			# shellcheck disable=SC2086 # two file names
+			logs2="$log $logs/$k-$c-maxcpus1.log $logs/$k-$c-itsoff.log"
+			# shellcheck disable=SC2086 # three file names
 			r=$(sed -n "s/^# ATTACK $a kernel=[a-z]* gic=[0-9] mode=[a-z]* result=\([a-z/]*\).*/\1/p" $logs2 2>/dev/null | tail -n 1)
 			# shellcheck disable=SC2086
 			why=$(sed -n "/^# ATTACK $a .*result=n\/a/{n;s/^#[ #]*//p}" $logs2 2>/dev/null | tail -n 1)

@@ -19,13 +19,16 @@ usage: ${0##*/} [options] IMAGE INITRAMFS
   --timeout SECONDS  hard limit for the whole boot (default 600)
   --append ARGS      more kernel command line
   --smp N            CPUs (default 2)
+  --its-off          boot with a devicetree whose ITS node says
+                     status = "disabled": an ITS the kernel does not probe
+                     (the machine's own devicetree, dumped and edited)
 
 The machine: -machine virt,virtualization=true -cpu max, 1 GiB, a
 virtio-rng-pci and a virtio-serial-pci device (both MSI-X, through the ITS).
 EOT
 }
 
-gic=3 mode=hvhe suite=shell tmo=600 append="" smp=2
+gic=3 mode=hvhe suite=shell tmo=600 append="" smp=2 its_off=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h|--help) usage; exit 0 ;;
@@ -35,6 +38,7 @@ while [ $# -gt 0 ]; do
 	--timeout) tmo=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
+	--its-off) its_off=1; shift ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -59,8 +63,27 @@ esac
 cmdline="console=ttyAMA0 rdinit=/init panic=-1 $kvm pkvmits.suite=$suite $append"
 set -- -machine "virt,virtualization=true,gic-version=$gic" -cpu max \
 	-smp "$smp" -m 1024 -nographic -no-reboot \
-	-kernel "$image" -initrd "$initrd" -append "$cmdline" \
 	-device virtio-rng-pci -device virtio-serial-pci
+if [ "$its_off" = 1 ]; then
+	command -v fdtput >/dev/null || die "fdtput not found: run 'make deps'"
+	dtb=$CACHE/dtb/virt-gic$gic-smp$smp-its-off.dtb
+	mkdir -p "${dtb%/*}"
+	qemu-system-aarch64 "$@" -machine "dumpdtb=$dtb" >/dev/null 2>&1 ||
+		die "could not dump the machine's devicetree"
+	# The virt machine puts its ITS nodes under the GIC node.
+	its=
+	for intc in $(fdtget -l "$dtb" / | grep '^intc@'); do
+		for n in $(fdtget -l "$dtb" "/$intc"); do
+			case $n in its@*) its="$its /$intc/$n" ;; esac
+		done
+	done
+	[ -n "$its" ] || die "no ITS node in the machine's devicetree"
+	for n in $its; do
+		fdtput -t s "$dtb" "$n" status disabled
+	done
+	set -- "$@" -dtb "$dtb"
+fi
+set -- "$@" -kernel "$image" -initrd "$initrd" -append "$cmdline"
 if [ "$suite" = shell ] && [ -t 0 ]; then
 	exec qemu-system-aarch64 "$@"
 fi

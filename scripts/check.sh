@@ -82,6 +82,8 @@ stage()
 # What only the series kernel prints in protected mode: proves which
 # kernel a cell booted.
 SERIES_LINE='ITS command queues isolated from the host'
+# What the series prints when an ITS the firmware describes was not handed over.
+SERIES_FAILED_LINE='ITS isolation failed'
 
 build_all()
 {
@@ -179,6 +181,14 @@ if [ -f "$INITRAMFS" ]; then
 			--require "$SERIES_LINE" "$OUT/arch/arm64/boot/Image" "$INITRAMFS"
 		stage matrix-base-maxcpus1 "$S/run-matrix.sh" --name base --suite attack \
 			--tag maxcpus1 --append "maxcpus=1 pkvmits.attack=late_rdist" \
+			"$CACHE/build/base/arch/arm64/boot/Image" "$INITRAMFS"
+		# its_not_probed needs an ITS the kernel does not know about:
+		# one more boot per cell, with the ITS disabled in the devicetree.
+		stage matrix-itsoff "$S/run-matrix.sh" --name series --suite attack \
+			--tag itsoff --its-off --append "pkvmits.attack=its_not_probed" \
+			--require "$SERIES_FAILED_LINE" "$OUT/arch/arm64/boot/Image" "$INITRAMFS"
+		stage matrix-base-itsoff "$S/run-matrix.sh" --name base --suite attack \
+			--tag itsoff --its-off --append "pkvmits.attack=its_not_probed" \
 			"$CACHE/build/base/arch/arm64/boot/Image" "$INITRAMFS"
 		stage attacks "$S/attack-report.sh"
 		;;

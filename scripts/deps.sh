@@ -9,9 +9,10 @@ set -eu
 # ipxe-qemu: the option ROM of the virt machine's default NIC, which QEMU
 # loads at start and refuses to boot without (a Recommends of
 # qemu-system-arm, not installed with --no-install-recommends).
+# device-tree-compiler: fdtput, to boot with the ITS disabled.
 PKGS="gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
 qemu-system-arm ipxe-qemu sparse ccache make gcc flex bison bc libssl-dev libelf-dev
-cpio xz-utils git debian-archive-keyring perl python3 rsync"
+cpio xz-utils git debian-archive-keyring perl python3 rsync device-tree-compiler"
 
 case "${1:-}" in
 -h|--help)

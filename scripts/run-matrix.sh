@@ -21,6 +21,8 @@ usage: ${0##*/} [options] IMAGE INITRAMFS
                      which kernel booted; e.g. the series' isolation line)
   --append ARGS      more kernel command line for every cell
   --tag TAG          a variant of the same kernel: logs NAME-CELL-TAG.log
+  --its-off          boot with the ITS disabled in the devicetree (see
+                     boot-qemu.sh)
   --jobs N           cells booted at once (default: $JOBS_DEFAULT, from the
                      number of CPUs; a cell mostly keeps one CPU busy)
 
@@ -37,7 +39,7 @@ EOT
 DEFAULT_CELLS="gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe"
 JOBS_DEFAULT=$(nproc)
 name=series suite=pvm,regress cells=$DEFAULT_CELLS tmo=900 jobs=$JOBS_DEFAULT require=
-append='' tag=''
+append='' tag='' its_off=
 known=$TOP/tests/known-failures.txt
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -51,6 +53,7 @@ while [ $# -gt 0 ]; do
 	--require) require=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
 	--tag) tag=-$2; shift 2 ;;
+	--its-off) its_off=--its-off; shift ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -86,7 +89,8 @@ boot_cell()	# cell: boot it, console to its log, "rc secs" to log.rc
 	gic=${gic#gic}
 	log=$logs/$name-$cell$tag.log
 	start=$(date +%s)
-	"$TOP/scripts/boot-qemu.sh" --gic "$gic" --mode "$mode" --suite "$suite" \
+	# shellcheck disable=SC2086 # an option or nothing
+	"$TOP/scripts/boot-qemu.sh" --gic "$gic" --mode "$mode" --suite "$suite" $its_off \
 		--append "pkvmits.kernel=$name $append" --timeout "$tmo" "$image" "$initrd" \
 		>"$log" 2>&1 || rc=$?
 	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"

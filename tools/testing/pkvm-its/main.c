@@ -7,7 +7,8 @@
  *  - the command that would reach the ITS: re-encoded from checked fields
  *    only (RES0 bits cleared), or a SYNC to the first redistributor;
  *  - which host pages are pinned for the ITS, and when they are released.
- * Then every opcode, the queue arithmetic and the ITT pinning life cycle.
+ * Then every opcode, the ITT pinning life cycle, the queue arithmetic and
+ * the proxied queue against a fake ITS.
  */
 
 #include <stdio.h>
@@ -87,22 +88,26 @@ static void expect(int cond, const char *name, const char *what)
  * 8-byte ITEs, 4 KiB pages, two redistributors (processor numbers 0, 1).
  * Device 1 maps 32 events at pfn 1; device 2 maps 2^16 events at pfn 16.
  */
+static void init_state(struct its_cmd_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	memset(pins, 0, sizeof(pins));
+	s->mem = &fake_mem;
+	s->lim.nr_devids = 64;
+	s->lim.nr_icids = 4;
+	s->lim.max_size = 15;
+	s->lim.lpi_bits = 16;
+	s->lim.itt_entry_size = 8;
+	s->lim.page_shift = 12;
+	s->lim.nr_targets = 2;
+	s->lim.targets[0] = 0;
+	s->lim.targets[1] = 1;
+	s->seq = 2048;
+}
+
 static void reset(void)
 {
-	memset(&st, 0, sizeof(st));
-	memset(pins, 0, sizeof(pins));
-	st.mem = &fake_mem;
-	st.lim.nr_devids = 64;
-	st.lim.nr_icids = 4;
-	st.lim.max_size = 15;
-	st.lim.lpi_bits = 16;
-	st.lim.itt_entry_size = 8;
-	st.lim.page_shift = 12;
-	st.lim.nr_targets = 2;
-	st.lim.targets[0] = 0;
-	st.lim.targets[1] = 1;
-	st.seq = 2048;
-
+	init_state(&st);
 	if (its_cmd_map_dev(&st, 1, 4, 0x1000) || its_cmd_map_dev(&st, 2, 15, 0x10000)) {
 		printf("Bail out! cannot map the initial devices\n");
 		exit(1);
@@ -358,6 +363,163 @@ static void test_queue(void)
 	expect(its_queue_used(64, q - 32, q) == q - 96, "queue", "plain span");
 }
 
+/* The ITS registers the queue code reads and writes. */
+static struct {
+	u64	ctlr, cbaser, cwriter, creadr;
+	u64	baser[GITS_BASER_NR_REGS];
+} hw;
+
+static u64 *fake_reg(u32 offset)
+{
+	switch (offset) {
+	case GITS_CTLR:
+		return &hw.ctlr;
+	case GITS_CBASER:
+		return &hw.cbaser;
+	case GITS_CWRITER:
+		return &hw.cwriter;
+	case GITS_CREADR:
+		return &hw.creadr;
+	default:
+		return &hw.baser[(offset - GITS_BASER) / sizeof(u64) % GITS_BASER_NR_REGS];
+	}
+}
+
+static u64 fake_read(void *priv, u32 offset)
+{
+	return *fake_reg(offset);
+}
+
+static void fake_write(void *priv, u32 offset, u64 val)
+{
+	*fake_reg(offset) = val;
+	/* Writing GITS_CBASER resets GITS_CREADR (IHI 0069H, GITS_CBASER). */
+	if (offset == GITS_CBASER)
+		hw.creadr = 0;
+}
+
+static const struct its_queue_hw_ops fake_hw = {
+	.read	= fake_read,
+	.write	= fake_write,
+};
+
+#define QSIZE		4096
+static u64 cmdq[QSIZE / 8], shadow[QSIZE / 8];
+static struct its_queue queue;
+
+static bool slot_is_sync(u64 off)
+{
+	return (cmdq[off / 8] & 0xff) == GITS_CMD_SYNC;
+}
+
+static bool queue_all_sync(void)
+{
+	u64 off;
+
+	for (off = 0; off < QSIZE; off += ITS_CMD_BYTES) {
+		if (!slot_is_sync(off))
+			return false;
+	}
+
+	return true;
+}
+
+/* An enabled ITS with an empty queue at offset 0x40, no device mapped. */
+static void queue_reset(void)
+{
+	memset(&queue, 0, sizeof(queue));
+	memset(&hw, 0, sizeof(hw));
+	memset(cmdq, 0xa5, sizeof(cmdq));
+	memset(shadow, 0, sizeof(shadow));
+	init_state(&queue.cmds);
+	queue.hw = &fake_hw;
+	queue.cmdq = cmdq;
+	queue.shadow = shadow;
+	queue.qsize = QSIZE;
+	hw.cbaser = GITS_CBASER_VALID | 0x80000000ULL;
+	hw.baser[0] = GITS_BASER_VALID | 0x90000000ULL;
+	queue.cbaser = hw.cbaser;
+	memcpy(queue.baser, hw.baser, sizeof(hw.baser));
+	hw.ctlr = GITS_CTLR_ENABLE;
+	hw.cwriter = 0x40;
+	hw.creadr = 0x40;
+	expect(its_queue_init(&queue), "queue", "init");
+}
+
+/* The host maps device 3 to an ITT at pfn 0x20 and unmaps it again. */
+static void queue_map_unmap(void)
+{
+	u64 map[4] = CMD(GITS_CMD_MAPD, DEV(3), 4, ITT(0x20000) | V, 0);
+	u64 unmap[4] = CMD(GITS_CMD_MAPD, DEV(3), 0, 0, 0);
+	u64 wr = queue.cwriter;
+
+	memcpy(shadow + wr / 8, map, sizeof(map));
+	memcpy(shadow + its_queue_next(wr, QSIZE) / 8, unmap, sizeof(unmap));
+	expect(its_queue_write_cwriter(&queue, wr + 64), "queue", "two commands written");
+	expect(pins[0x20] == 1, "queue", "ITT pinned by the queued MAPD");
+}
+
+/*
+ * The proxied queue: retired slots hold SYNCs, so that an ITS running the
+ * queue again (firmware restoring GITS_CBASER and GITS_CWRITER after a
+ * power-down) cannot execute an old MAPD against an ITT since released;
+ * GITS_CREADR is only believed forward, and not while the ITS is stopped.
+ */
+static void test_queue_replay(void)
+{
+	queue_reset();
+	expect(queue_all_sync(), "replay", "slots not in use scrubbed at handover");
+
+	queue_map_unmap();
+	expect(!slot_is_sync(0x40) && !slot_is_sync(0x60), "replay", "commands in the queue");
+	hw.creadr = 0x80;	/* the ITS executed both */
+	expect(its_queue_read_creadr(&queue) == 0x80, "replay", "host sees them done");
+	expect(pins[0x20] == 0, "replay", "ITT released");
+	expect(queue_all_sync(), "replay", "retired slots scrubbed");
+
+	/* GITS_CREADR going backwards (replay, reset) moves nothing. */
+	hw.creadr = 0;
+	expect(its_queue_read_creadr(&queue) == 0x80, "replay", "CREADR backwards ignored");
+
+	/* Linux's suspend: disable, wait for Quiescent; then firmware restores. */
+	hw.creadr = 0x80;
+	expect(its_queue_write_ctlr(&queue, 0), "replay", "disable");
+	hw.ctlr = GITS_CTLR_QUIESCENT;
+	its_queue_read_ctlr(&queue);
+	hw.creadr = 0;
+	expect(!its_queue_write_ctlr(&queue, GITS_CTLR_ENABLE), "replay",
+	       "enable refused after GITS_CREADR moved while stopped");
+	expect(its_queue_write_cbaser(&queue), "replay", "resume: GITS_CBASER reset");
+	expect(queue.cwriter == 0 && hw.cwriter == 0, "replay", "queue starts over");
+	expect(its_queue_write_ctlr(&queue, GITS_CTLR_ENABLE), "replay", "resume: enable");
+
+	/* Commands pending when the ITS stops are never taken as executed. */
+	queue_reset();
+	queue_map_unmap();
+	hw.ctlr = GITS_CTLR_QUIESCENT;
+	its_queue_stop(&queue);
+	hw.creadr = queue.cwriter;
+	its_queue_read_creadr(&queue);
+	expect(pins[0x20] == 1, "replay", "stopped ITS: ITT stays pinned");
+	expect(!its_queue_write_cbaser(&queue), "replay",
+	       "queue reset refused with commands pending");
+	hw.cbaser = 0;
+	expect(!its_queue_write_ctlr(&queue, GITS_CTLR_ENABLE), "replay",
+	       "enable refused on a lost GITS_CBASER");
+	hw.cbaser = queue.cbaser;
+	hw.baser[0] = 0;
+	expect(!its_queue_write_ctlr(&queue, GITS_CTLR_ENABLE), "replay",
+	       "enable refused on a lost GITS_BASER");
+	expect(its_queue_write_baser(&queue, 0) && hw.baser[0] == queue.baser[0], "replay",
+	       "GITS_BASER restored");
+	hw.creadr = 0x40;
+	expect(its_queue_write_ctlr(&queue, GITS_CTLR_ENABLE), "replay",
+	       "enable where the ITS stopped");
+	hw.creadr = 0x80;
+	its_queue_read_creadr(&queue);
+	expect(pins[0x20] == 0, "replay", "ITT released once executed");
+}
+
 int main(void)
 {
 	unsigned int i;
@@ -368,6 +530,7 @@ int main(void)
 	test_itt_lifecycle();
 	test_limits();
 	test_queue();
+	test_queue_replay();
 
 	printf("%s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", checks, failures);
 

@@ -1,31 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Coverage-guided fuzzer of the pKVM ITS command validator (its_cmd.c) and
- * of the queue glue of its_emulate.c (mirrored in glue.c), against a
- * page-ownership oracle.
+ * Coverage-guided fuzzer of the pKVM ITS command validator and of the
+ * proxied command queue (its_cmd.c), against a page-ownership oracle.
  *
  * The input drives a small model machine: MODEL_NR_PAGES physical pages,
  * each owned by the host, the hypervisor or a protected VM, with the pin
  * count of mem_protect.c (a pinned page stays host-owned and cannot be
- * donated); the hypervisor, i.e. the validator, the glue and the ITT claim
+ * donated); the hypervisor, i.e. the validator, the queue and the ITT claim
  * table; and the ITS, modelled as the bus master it is: it executes the
- * real queue, from the re-encoded bytes the glue wrote, with its own Device
- * Table and its own command checks, reads and writes ITEs wherever its DTEs
- * say, resets CREADR on a GITS_CBASER write and is only Quiescent some
- * operations after being disabled. The host writes any command into the
+ * real queue, from the re-encoded bytes the hypervisor wrote, with its own
+ * Device Table and its own command checks, reads and writes ITEs wherever
+ * its DTEs say, resets CREADR on a GITS_CBASER write and is only Quiescent
+ * some operations after being disabled. The host writes any command into the
  * shadow queue, writes GITS_CWRITER (with Retry), GITS_CBASER, GITS_BASERn
  * and GITS_CTLR, reads GITS_CREADR, claims and releases ITTs, donates pages
  * and takes them back, and makes devices send MSIs; the hardware may report
- * a CREADR outside the queue. The oracle: every ITE access of the ITS hits
- * a pinned host page; every command reaching the ITS has an allowed opcode
- * (MOVALL and GICv4 never), no bit outside its fields and in-range IDs;
- * GITS_CBASER and GITS_BASERn are only written quiescent, with the
- * hypervisor's values; after every operation that changed a pin, an owner
- * or a DTE (and every FULL_CHECK_EVERY operations in full): pinned pages
- * are host-owned, each page's pins are exactly what the claims and the
- * device records account for, and every valid DTE has a record pinning its
- * whole ITT; no unpin of an unpinned page; at the end of every input the
- * host unmaps everything and releases every claim, and nothing may remain.
+ * a CREADR outside the queue; the system may suspend, with or without the
+ * driver disabling the ITS first, and firmware then loses the ITS's queue
+ * and table registers, restores them (GITS_CREADR back to 0, so the ITS
+ * runs the queue again from its start) or keeps them, enabled or not. The
+ * oracle: every ITE access of the ITS hits a pinned host page; every
+ * command reaching the ITS has an allowed opcode (MOVALL and GICv4 never),
+ * no bit outside its fields and in-range IDs; GITS_CBASER and GITS_BASERn
+ * are only written quiescent, with the hypervisor's values; after every
+ * operation that changed a pin, an owner or a DTE (and every
+ * FULL_CHECK_EVERY operations in full): pinned pages are host-owned, each
+ * page's pins are exactly what the claims and the device records account
+ * for, and every valid DTE has a record pinning its whole ITT; no unpin of
+ * an unpinned page; at the end of every input the host unmaps everything
+ * and releases every claim, and nothing may remain, unless the ITS stopped
+ * with commands pending and cannot be enabled again (see teardown()).
  * A failure is an abort() with an "ORACLE:" message.
  *
  * Set FUZZ_TRACE=1 in the environment to print every operation.
@@ -104,7 +108,10 @@ struct hw_its {
 
 static struct mpage pg[MODEL_NR_PAGES];
 static struct hw_its hw;
-static struct its_emu emu;
+/* What the hypervisor programmed: the only values it may write back. */
+static u64 hw_cbaser0;
+static u64 hw_baser0[GITS_BASER_NR_REGS];
+static struct its_queue emu;
 static struct its_emu_hw_id hwid;
 static u64 cmdq[MODEL_QSIZE_MAX / 8];
 static u64 shadow[MODEL_QSIZE_MAX / 8];
@@ -115,7 +122,7 @@ static struct {
 	u64 ite_writes, ite_reads, dte_writes, cte_writes, hw_errors, noted, dropped;
 	u64 donations_ok, donations_refused, retries, creadr_glitches;
 	u64 cbaser_resets, cbaser_ignored;
-	u64 baser_writes;
+	u64 baser_writes, power_cycles, dead;
 } stats;
 
 /*
@@ -727,9 +734,12 @@ static void hw_exec(const u64 *c)
 	}
 }
 
-/* The ITS reads the queue from CREADR up to CWRITER, while enabled. */
+/* The ITS reads the queue from CREADR up to CWRITER, while enabled on a valid queue. */
 static void hw_step(unsigned int k)
 {
+	if (!(hw.cbaser & GITS_CBASER_VALID))
+		return;
+
 	while (k-- && hw.enabled && hw.creadr != hw.cwriter) {
 		hw_exec(cmdq + hw.creadr / 8);
 		hw.creadr = (hw.creadr + ITS_CMD_BYTES) % emu.qsize;
@@ -750,6 +760,39 @@ static void hw_translate(u32 devid, u32 eventid)
 static bool hw_quiescent(void)
 {
 	return !hw.enabled && !hw.quiesce_wait;
+}
+
+/*
+ * The ITS is powered down and up again with the system. Firmware (TF-A's
+ * gicv3_its_save_disable() and gicv3_its_restore(), for example) disables
+ * it, then on resume either does nothing, so that the registers are lost,
+ * or writes GITS_CBASER back, which resets GITS_CREADR to 0, then
+ * GITS_CWRITER, the GITS_BASERn and maybe GITS_CTLR; or the registers
+ * survive. The tables are in memory and survive.
+ */
+static void hw_power_cycle(u8 s)
+{
+	bool enabled = hw.enabled;
+
+	hw.enabled = false;
+	hw.quiesce_wait = 0;
+	switch (s & 3) {
+	case 0:
+		hw.cbaser = 0;
+		hw.cwriter = 0;
+		hw.creadr = 0;
+		if (s & 4)
+			memset(hw.baser, 0, sizeof(hw.baser));
+		break;
+	case 1:
+		hw.creadr = 0;
+		hw.enabled = enabled && (s & 8);
+		break;
+	default:
+		hw.enabled = enabled && (s & 8);
+		break;
+	}
+	stats.power_cycles++;
 }
 
 u64 hw_mmio_read(u64 offset)
@@ -802,11 +845,14 @@ void hw_mmio_write(u64 offset, u64 val)
 		if (!hw_quiescent())
 			oracle_fail("GITS_CBASER written with the ITS %s",
 				    hw.enabled ? "enabled" : "not quiescent");
-		if (val != hw.cbaser)
+		if (val != hw_cbaser0)
 			oracle_fail("GITS_CBASER changed to %#llx", (unsigned long long)val);
 		/* CREADR goes to 0: whatever was not executed is dropped. */
-		stats.dropped += its_queue_used(hw.creadr, hw.cwriter, emu.qsize) / ITS_CMD_BYTES;
+		if (hw.cbaser == hw_cbaser0)
+			stats.dropped += its_queue_used(hw.creadr, hw.cwriter, emu.qsize) /
+					 ITS_CMD_BYTES;
 		stats.cbaser_resets++;
+		hw.cbaser = val;
 		hw.creadr = 0;
 		return;
 	case GITS_BASER ... GITS_BASER + (GITS_BASER_NR_REGS - 1) * sizeof(u64):
@@ -815,8 +861,9 @@ void hw_mmio_write(u64 offset, u64 val)
 		if (!hw_quiescent())
 			oracle_fail("GITS_BASER%u written with the ITS %s", n,
 				    hw.enabled ? "enabled" : "not quiescent");
-		if (val != hw.baser[n])
+		if (val != hw_baser0[n])
 			oracle_fail("GITS_BASER%u changed to %#llx", n, (unsigned long long)val);
+		hw.baser[n] = val;
 		stats.baser_writes++;
 		return;
 	default:
@@ -1075,7 +1122,7 @@ static void host_append(const u64 *c)
 static bool host_cwriter(u64 val)
 {
 	u64 old = emu.cwriter, off;
-	bool ok = its_emu_write_cwriter(&emu, val);
+	bool ok = its_queue_write_cwriter(&emu, val);
 
 	TRACE("  cwriter %#llx -> %s, refused so far %llu\n", (unsigned long long)val,
 	      ok ? "ok" : "rejected", (unsigned long long)vc_nr_refused(&emu.cmds));
@@ -1104,6 +1151,24 @@ static bool dte_recorded(u32 devid, unsigned int nr)
 	return false;
 }
 
+/* Linux's its_restore_enable(): the queue starts over at 0, then the tables. */
+static bool driver_resume(void)
+{
+	unsigned int n;
+
+	its_queue_write_ctlr(&emu, 0);
+	hw.quiesce_wait = 0;
+	its_queue_read_ctlr(&emu);
+	if (!its_queue_write_cbaser(&emu))
+		return false;
+	hp = 0;
+	its_queue_write_cwriter(&emu, 0);
+	for (n = 0; n < GITS_BASER_NR_REGS; n++)
+		its_queue_write_baser(&emu, n);
+
+	return its_queue_write_ctlr(&emu, GITS_CTLR_ENABLE);
+}
+
 /*
  * The driver's shutdown: unmap every device it may have mapped (those the
  * hypervisor records, and those the ITS still has), let the ITS execute
@@ -1118,13 +1183,22 @@ static ORACLE_NOCOV void teardown(void)
 
 	op_cur = "teardown";
 	/*
-	 * While CREADR lies the glue keeps pins it cannot prove released:
+	 * While CREADR lies the queue keeps pins it cannot prove released:
 	 * the hardware must behave for the final accounting to balance.
 	 */
 	hw.creadr_glitches = 0;
-	its_emu_write_ctlr(&emu, GITS_CTLR_ENABLE);
+	if (!its_queue_write_ctlr(&emu, GITS_CTLR_ENABLE) && !driver_resume()) {
+		/*
+		 * Commands were pending when the ITS stopped: it stays off,
+		 * and what the records pin stays pinned. Only the invariants
+		 * can be checked.
+		 */
+		stats.dead++;
+		check_invariants(true);
+		return;
+	}
 	drain();
-	hp = its_emu_read_cwriter(&emu);
+	hp = emu.cwriter;
 
 	nr = vc_records(&emu.cmds, recs, ITS_CMD_MAX_DEVICES);
 	for (i = 0; i < nr; i++)
@@ -1145,11 +1219,11 @@ static ORACLE_NOCOV void teardown(void)
 			drain();
 		}
 	}
-	/* Another CWRITER write lets the glue retire what was executed. */
+	/* Another CWRITER write lets the queue retire what was executed. */
 	if (!host_cwriter(hp))
 		oracle_fail("end of input: CWRITER refused");
 	drain();
-	its_emu_read_creadr(&emu);
+	its_queue_read_creadr(&emu);
 
 	nr = vc_records(&emu.cmds, recs, ITS_CMD_MAX_DEVICES);
 	if (nr)
@@ -1196,12 +1270,13 @@ static void host_burst(void)
 enum {
 	OP_APPEND, OP_PUT, OP_CWRITER, OP_STEP, OP_CTLR, OP_CBASER, OP_CREADR, OP_CLAIM,
 	OP_RELEASE, OP_DONATE, OP_RECLAIM, OP_MSI, OP_BURST, OP_TEARDOWN, OP_BASER,
-	OP_GLITCH, NR_OPS
+	OP_GLITCH, OP_POWER, OP_RESUME, NR_OPS
 };
 
 static const char *const op_names[] = {
 	"append", "put", "cwriter", "step", "ctlr", "cbaser", "creadr", "claim",
 	"release", "donate", "reclaim", "msi", "burst", "teardown", "baser", "glitch",
+	"power", "resume",
 };
 
 /* Weights of the operations; bytes >= OP_RAW_BASE select OP_RAW_BASE + op directly. */
@@ -1251,13 +1326,13 @@ static void do_op(void)
 			val = get32();
 			break;
 		}
-		/* Retry: the glue must pass it on, and never count it as an offset. */
+		/* Retry: the queue must pass it on, and never count it as an offset. */
 		if (s & 8)
 			val |= 1;
 		host_cwriter(val);
 		/* The driver sometimes re-reads its position (after a timeout, say). */
 		if (s & 4)
-			hp = its_emu_read_cwriter(&emu);
+			hp = emu.cwriter;
 		break;
 	case OP_STEP:
 		s = get8();
@@ -1267,12 +1342,12 @@ static void do_op(void)
 		s = get8();
 		/* A disable may leave transactions in flight for a few operations. */
 		hw.next_quiesce_wait = (s >> 1) & 3;
-		its_emu_write_ctlr(&emu, s);
+		its_queue_write_ctlr(&emu, s);
 		break;
 	case OP_CBASER:
 		/* Refused (ignored) unless quiescent with every command executed. */
 		val = stats.cbaser_resets;
-		its_emu_write_cbaser(&emu);
+		its_queue_write_cbaser(&emu);
 		if (val == stats.cbaser_resets)
 			stats.cbaser_ignored++;
 		/* Linux's its_restore_enable(): the queue starts over at 0. */
@@ -1281,7 +1356,7 @@ static void do_op(void)
 			host_cwriter(0);
 		break;
 	case OP_CREADR:
-		its_emu_read_creadr(&emu);
+		its_queue_read_creadr(&emu);
 		break;
 	case OP_CLAIM:
 		pfn = gen_pfn();
@@ -1327,18 +1402,33 @@ static void do_op(void)
 		break;
 	case OP_BASER:
 		/* Linux's its_restore_enable() restores every GITS_BASERn. */
-		its_emu_write_baser(&emu, GITS_BASER + (get8() & 7) * sizeof(u64));
+		its_queue_write_baser(&emu, get8() & 7);
 		break;
 	case OP_GLITCH:
 		/*
 		 * Broken hardware reports a CREADR outside the queue for the next
-		 * reads: the glue must keep its last sane value.
+		 * reads: the queue must keep its last sane value.
 		 */
 		s = get8();
 		hw.creadr_glitches = 1 + (s & 3);
 		hw.creadr_bogus = emu.qsize + ((u64)(s >> 2) << 5);
 		if (s & 0x80)
 			hw.creadr_bogus |= BIT_ULL(32) | 1;
+		break;
+	case OP_POWER:
+		s = get8();
+		/* Linux's its_save_disable(); an attacker suspends without it. */
+		if (s & 1) {
+			its_queue_write_ctlr(&emu, 0);
+			hw.quiesce_wait = 0;
+			its_queue_read_ctlr(&emu);
+		}
+		/* pkvm_its_system_suspend(), from the PSCI SYSTEM_SUSPEND relay. */
+		its_queue_stop(&emu);
+		hw_power_cycle(s >> 1);
+		break;
+	case OP_RESUME:
+		driver_resume();
 		break;
 	}
 }
@@ -1399,6 +1489,8 @@ static void machine_init(void)
 	for (i = 0; i < GITS_BASER_NR_REGS; i++)
 		hw.baser[i] = i < 2 ? BIT_ULL(63) | pa(MODEL_PFN_BASE + i) |
 				      (u64)(i ? 4 : 1) << 56 : 0;
+	hw_cbaser0 = hw.cbaser;
+	memcpy(hw_baser0, hw.baser, sizeof(hw_baser0));
 	hw.nr_devids = BIT_ULL(hwid.devbits) < hwid.dt_entries ? BIT_ULL(hwid.devbits) :
 								  hwid.dt_entries;
 	hw.hcc = hwid.hcc;
@@ -1458,6 +1550,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	      (unsigned long long)stats.cbaser_ignored, (unsigned long long)stats.cbaser_resets,
 	      (unsigned long long)stats.baser_writes, (unsigned long long)stats.retries,
 	      (unsigned long long)stats.creadr_glitches);
+	TRACE("stats: power cycles %llu, ITS left off %llu\n",
+	      (unsigned long long)stats.power_cycles, (unsigned long long)stats.dead);
 
 	return 0;
 }

@@ -2,9 +2,10 @@
 /*
  * Interfaces between the three parts of the ITS validator fuzzer:
  *  - fuzz.c: the model machine (pages, mem_protect pins, the ITS itself),
- *    the input decoder and the oracles;
- *  - glue.c: a mirror of the queue glue of its_emulate.c, to be replaced
- *    by the real code once it moves into its_cmd.c;
+ *    the input decoder and the oracles; it drives the real validator and
+ *    queue of its_cmd.c;
+ *  - glue.c: what its_emulate.c adds around them at handover (limits and
+ *    targets read from the hardware) and the ITT claim table, mirrored;
  *  - wrap.c: the only place that knows the layout of struct its_cmd_state,
  *    so that changes of its_cmd.h stay a few lines away.
  */
@@ -49,19 +50,6 @@ struct its_itt_claim {
 	u64	nr_pages;
 };
 
-/* The subset of its_emulate.c's struct its_emu the queue glue uses. */
-struct its_emu {
-	u64			*cmdq;		/* read by the ITS, hypervisor-owned */
-	const u64		*shadow;	/* written by the host */
-	u64			qsize;
-	u64			cbaser;		/* programmed by the hypervisor */
-	u64			baser[GITS_BASER_NR_REGS];
-	u64			cwriter;	/* host's view of GITS_CWRITER */
-	u64			creadr;		/* last sane GITS_CREADR */
-	struct its_cmd_state	cmds;
-	u64			nr_cwriter_writes;
-};
-
 /* How many redistributors the model has: the targets commands may name. */
 #define MODEL_MAX_RDISTS	4
 
@@ -83,14 +71,8 @@ struct its_emu_hw_id {
 	u64	rdist_propbaser[MODEL_MAX_RDISTS];	/* GICR_PROPBASER */
 };
 
-int its_emu_setup_model(struct its_emu *its, const struct its_emu_hw_id *id, u64 *cmdq,
+int its_emu_setup_model(struct its_queue *q, const struct its_emu_hw_id *id, u64 *cmdq,
 			const u64 *shadow, u64 qsize, u64 cbaser);
-bool its_emu_write_cwriter(struct its_emu *its, u64 val);
-bool its_emu_write_cbaser(struct its_emu *its);
-bool its_emu_write_baser(struct its_emu *its, u64 offset);
-bool its_emu_write_ctlr(struct its_emu *its, u64 val);
-u64 its_emu_read_creadr(struct its_emu *its);
-u64 its_emu_read_cwriter(struct its_emu *its);
 int pkvm_its_claim_itt(u64 pfn, u64 nr_pages);
 int pkvm_its_release_itt(u64 pfn, u64 nr_pages);
 void its_claims_reset(void);

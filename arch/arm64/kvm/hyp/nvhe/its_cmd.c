@@ -21,6 +21,7 @@
 
 #include <linux/align.h>
 #include <linux/bits.h>
+#include <linux/compiler.h>
 #include <linux/irqchip/arm-gic-v3.h>
 
 #include <nvhe/its_cmd.h>
@@ -451,7 +452,7 @@ void its_cmd_retire(struct its_cmd_state *st, u64 done_seq)
 /* CWRITER/CREADR hold a 32-byte aligned offset in bits [19:5] (IHI 0069H, GITS_CWRITER). */
 bool its_queue_offset_valid(u64 off, u64 qsize)
 {
-	return !(off & ~GENMASK_ULL(19, 5)) && off < qsize;
+	return !(off & ~ITS_QUEUE_OFFSET) && off < qsize;
 }
 
 /* Bytes of commands written but not yet read, accounting for wrap-around. */
@@ -465,4 +466,294 @@ u64 its_queue_next(u64 off, u64 qsize)
 	off += ITS_CMD_BYTES;
 
 	return off == qsize ? 0 : off;
+}
+
+/*
+ * The proxied queue. Its rules, which the device records depend on:
+ *  - a command is retired (its_cmd_retire()) only once GITS_CREADR has
+ *    moved past it, and GITS_CREADR is only believed when it lies between
+ *    where the ITS was last seen and GITS_CWRITER, and never while the ITS
+ *    is stopped (its_queue_stop());
+ *  - a slot is overwritten with the stand-in SYNC as soon as its command is
+ *    retired: an ITS that runs the queue again from an older offset (a
+ *    firmware that restores GITS_CBASER and GITS_CWRITER after a power-down
+ *    resets GITS_CREADR to 0) finds nothing the records do not account for;
+ *  - GITS_CBASER is reset only when the ITS executed every command, and
+ *    the ITS is only enabled on the queue and tables the hypervisor set.
+ */
+#define GITS_CWRITER_RETRY	BIT_ULL(0)
+#define GITS_CREADR_STALLED	BIT_ULL(0)
+
+static u64 its_queue_hw_read(struct its_queue *q, u32 offset)
+{
+	return q->hw->read(q->hw_priv, offset);
+}
+
+static void its_queue_hw_write(struct its_queue *q, u32 offset, u64 val)
+{
+	q->hw->write(q->hw_priv, offset, val);
+}
+
+/* Between where the ITS was last seen and GITS_CWRITER, both included. */
+static bool its_queue_creadr_plausible(struct its_queue *q, u64 rd)
+{
+	return its_queue_offset_valid(rd, q->qsize) &&
+	       its_queue_used(q->creadr, rd, q->qsize) <=
+	       its_queue_used(q->creadr, q->cwriter, q->qsize);
+}
+
+/* Write one command into the slot at @off of the real queue. */
+static void its_queue_put(struct its_queue *q, u64 off, const u64 *cmd)
+{
+	u64 *dst = q->cmdq + off / sizeof(u64);
+	unsigned int i;
+
+	for (i = 0; i < ITS_CMD_DWORDS; i++)
+		WRITE_ONCE(dst[i], cmd[i]);
+
+	if (q->flush)
+		q->hw->clean(dst, ITS_CMD_BYTES);
+}
+
+static void its_queue_scrub(struct its_queue *q, u64 off)
+{
+	u64 sync[ITS_CMD_DWORDS];
+
+	its_cmd_encode_sync(&q->cmds, sync);
+	its_queue_put(q, off, sync);
+}
+
+/*
+ * Catch up with the ITS: scrub the slots it read since last time, then
+ * release what their commands pinned. A GITS_CREADR outside the window can
+ * only come from broken or reset hardware, and never moves the records.
+ */
+static void its_queue_advance(struct its_queue *q)
+{
+	u64 rd, pending;
+
+	if (q->stopped)
+		return;
+
+	rd = its_queue_hw_read(q, GITS_CREADR) & ITS_QUEUE_OFFSET;
+	if (!its_queue_creadr_plausible(q, rd))
+		return;
+
+	for (; q->creadr != rd; q->creadr = its_queue_next(q->creadr, q->qsize))
+		its_queue_scrub(q, q->creadr);
+
+	pending = its_queue_used(rd, q->cwriter, q->qsize) / ITS_CMD_BYTES;
+	its_cmd_retire(&q->cmds, q->cmds.seq - pending);
+}
+
+/*
+ * A disabled ITS executes no command (IHI 0069H, GITS_CTLR), and one that
+ * is powered down loses its queue registers or has firmware restore them,
+ * GITS_CREADR included. So once the ITS is seen quiescent, or the system
+ * suspends, GITS_CREADR is believed one last time, and then no longer
+ * moves the records until the ITS is enabled again on the registers the
+ * hypervisor programmed.
+ */
+void its_queue_stop(struct its_queue *q)
+{
+	if (!q->stopped && its_queue_hw_read(q, GITS_CBASER) == q->cbaser)
+		its_queue_advance(q);
+	q->stopped = true;
+}
+
+/* Disabled, and done with everything it was doing (IHI 0069H, GITS_CTLR). */
+static bool its_queue_hw_quiescent(struct its_queue *q)
+{
+	u32 ctlr = its_queue_hw_read(q, GITS_CTLR);
+
+	if ((ctlr & GITS_CTLR_ENABLE) || !(ctlr & GITS_CTLR_QUIESCENT))
+		return false;
+
+	its_queue_stop(q);
+
+	return true;
+}
+
+/*
+ * Once @q is filled in, and the limits and targets of q->cmds are set:
+ * adopt the hardware's queue offsets and scrub every slot not waiting to
+ * be executed, since commands queued before the handover are not recorded.
+ */
+bool its_queue_init(struct its_queue *q)
+{
+	u64 off, free;
+
+	/*
+	 * Start counting one queue in, so that "written minus pending" cannot
+	 * wrap below zero because of commands posted before the handover.
+	 */
+	q->cmds.seq = q->qsize / ITS_CMD_BYTES;
+	q->cwriter = its_queue_hw_read(q, GITS_CWRITER) & ITS_QUEUE_OFFSET;
+	q->creadr = its_queue_hw_read(q, GITS_CREADR) & ITS_QUEUE_OFFSET;
+	if (!its_queue_offset_valid(q->cwriter, q->qsize) ||
+	    !its_queue_offset_valid(q->creadr, q->qsize))
+		return false;
+
+	free = q->qsize - its_queue_used(q->creadr, q->cwriter, q->qsize);
+	for (off = q->cwriter; free; free -= ITS_CMD_BYTES, off = its_queue_next(off, q->qsize))
+		its_queue_scrub(q, off);
+
+	return true;
+}
+
+static void its_queue_copy_cmd(struct its_queue *q, u64 off)
+{
+	const u64 *src = q->shadow + off / sizeof(u64);
+	u64 in[ITS_CMD_DWORDS], out[ITS_CMD_DWORDS];
+	unsigned int i;
+
+	/* Check a private copy: the host can rewrite the shadow at any time. */
+	for (i = 0; i < ITS_CMD_DWORDS; i++)
+		in[i] = READ_ONCE(src[i]);
+
+	its_cmd_check(&q->cmds, in, out);
+	its_queue_put(q, off, out);
+}
+
+/*
+ * The host published commands up to @val: forward them all, then let the
+ * ITS see them with a single write to GITS_CWRITER. Retry, which restarts
+ * a stalled ITS, is passed on.
+ */
+bool its_queue_write_cwriter(struct its_queue *q, u64 val)
+{
+	u64 retry = val & GITS_CWRITER_RETRY;
+	u64 room, off;
+
+	q->nr_cwriter_writes++;
+	val &= ~GITS_CWRITER_RETRY;
+	if (!its_queue_offset_valid(val, q->qsize))
+		return false;
+
+	its_queue_advance(q);
+
+	/*
+	 * CWRITER == CREADR means empty, so one slot always stays free (IHI
+	 * 0069H, GITS_CREADR): the host may not overwrite commands not yet read.
+	 */
+	room = q->qsize - ITS_CMD_BYTES - its_queue_used(q->creadr, q->cwriter, q->qsize);
+	if (its_queue_used(q->cwriter, val, q->qsize) > room)
+		return false;
+
+	for (off = q->cwriter; off != val; off = its_queue_next(off, q->qsize))
+		its_queue_copy_cmd(q, off);
+
+	q->cwriter = val;
+	its_queue_hw_write(q, GITS_CWRITER, val | retry);
+
+	return true;
+}
+
+/*
+ * Both queues advance in lockstep, so the host sees how far the ITS read
+ * its commands, as the hypervisor last believed it.
+ */
+u64 its_queue_read_creadr(struct its_queue *q)
+{
+	u64 stalled = its_queue_hw_read(q, GITS_CREADR) & GITS_CREADR_STALLED;
+
+	its_queue_advance(q);
+
+	return q->creadr | stalled;
+}
+
+/*
+ * Linux polls GITS_CTLR for Quiescent before the ITS is powered down:
+ * catch up with the ITS then, so that a queue lost or restored by firmware
+ * later is judged by what the ITS really executed.
+ */
+u32 its_queue_read_ctlr(struct its_queue *q)
+{
+	u32 ctlr = its_queue_hw_read(q, GITS_CTLR);
+
+	if (!(ctlr & GITS_CTLR_ENABLE) && (ctlr & GITS_CTLR_QUIESCENT))
+		its_queue_stop(q);
+
+	return ctlr;
+}
+
+/*
+ * Linux programs GITS_CBASER again on resume, with the ITS disabled. Put
+ * the hypervisor's own queue back; the host's CWRITER view follows.
+ *
+ * Writing GITS_CBASER resets GITS_CREADR to 0, and the ITS drops whatever
+ * it had not executed (IHI 0069H, GITS_CBASER). The device records must
+ * follow what the ITS executed, not what it was given: a dropped MAPD V=0
+ * retired as done would unpin an ITT the Device Table still names. So the
+ * queue is only reset once the ITS is quiescent and was seen to execute
+ * every command before it stopped; any other write is refused.
+ */
+bool its_queue_write_cbaser(struct its_queue *q)
+{
+	if (!its_queue_hw_quiescent(q) || q->creadr != q->cwriter)
+		return false;
+
+	its_queue_hw_write(q, GITS_CBASER, q->cbaser);
+	q->cwriter = 0;
+	q->creadr = 0;
+	its_queue_hw_write(q, GITS_CWRITER, 0);
+
+	return true;
+}
+
+/*
+ * GITS_BASERn are only rewritten on resume: restore the hypervisor's copy,
+ * once the ITS no longer uses the tables (IHI 0069H, GITS_BASER<n>).
+ */
+bool its_queue_write_baser(struct its_queue *q, unsigned int n)
+{
+	if (n >= GITS_BASER_NR_REGS || !its_queue_hw_quiescent(q))
+		return false;
+
+	its_queue_hw_write(q, GITS_BASER + n * sizeof(u64), q->baser[n]);
+
+	return true;
+}
+
+/* The queue and table registers hold what the hypervisor programmed. */
+static bool its_queue_hw_intact(struct its_queue *q)
+{
+	u64 rd = its_queue_hw_read(q, GITS_CREADR) & ITS_QUEUE_OFFSET;
+	u64 wr = its_queue_hw_read(q, GITS_CWRITER) & ITS_QUEUE_OFFSET;
+	unsigned int n;
+
+	if (its_queue_hw_read(q, GITS_CBASER) != q->cbaser || wr != q->cwriter)
+		return false;
+
+	/* A stopped ITS did not move: it is where it was last seen. */
+	if (q->stopped ? rd != q->creadr : !its_queue_creadr_plausible(q, rd))
+		return false;
+
+	for (n = 0; n < GITS_BASER_NR_REGS; n++) {
+		if (its_queue_hw_read(q, GITS_BASER + n * sizeof(u64)) != q->baser[n])
+			return false;
+	}
+
+	return true;
+}
+
+/*
+ * Only Enabled is the host's to change (IHI 0069H, GITS_CTLR), and only on
+ * the queue and tables the hypervisor programmed: after a power-down, a
+ * reset or firmware may have left others, which the ITS would start using.
+ */
+bool its_queue_write_ctlr(struct its_queue *q, u32 val)
+{
+	if (!(val & GITS_CTLR_ENABLE)) {
+		its_queue_hw_write(q, GITS_CTLR, 0);
+		return true;
+	}
+
+	if (!its_queue_hw_intact(q))
+		return false;
+
+	its_queue_hw_write(q, GITS_CTLR, GITS_CTLR_ENABLE);
+	q->stopped = false;
+
+	return true;
 }

@@ -13,8 +13,8 @@
  * once for the whole batch. The hypervisor never waits for the ITS.
  *
  * Register accesses are either:
- *  - read through (ID registers, GITS_TYPER, GITS_CTLR, GITS_CREADR, ...);
- *  - emulated from the shadow queue (GITS_CBASER, GITS_CWRITER);
+ *  - read through (ID registers, GITS_TYPER, GITS_CTLR, ...);
+ *  - emulated from the shadow queue (GITS_CBASER, GITS_CWRITER, GITS_CREADR);
  *  - re-encoded from the hypervisor's own values (GITS_CBASER, GITS_BASERn
  *    writes on resume, GITS_CTLR);
  *  - refused, and reflected to the host as an external abort.
@@ -59,10 +59,6 @@
  */
 #define ITS_CMDQ_MAX_SIZE	SZ_64K
 
-/* The queue offset in GITS_CWRITER and GITS_CREADR (IHI 0069H, GITS_CWRITER). */
-#define ITS_QUEUE_OFFSET	GENMASK_ULL(19, 5)
-#define GITS_CWRITER_RETRY	BIT_ULL(0)
-
 struct its_emu;
 
 /* A GITS_BASERn table, taken from the host at handover. */
@@ -77,19 +73,10 @@ struct its_table {
 struct its_emu {
 	hyp_spinlock_t		lock;
 	void __iomem		*base;
-	u64			*cmdq;		/* read by the ITS, hypervisor-owned */
-	const u64		*shadow;	/* written by the host */
-	u64			qsize;
-	u64			cbaser;		/* programmed by the hypervisor */
+	struct its_queue	q;
 	u64			host_cbaser;	/* reported to the host */
-	u64			baser[GITS_BASER_NR_REGS];
 	struct its_table	tables[GITS_BASER_NR_REGS];
-	u64			cwriter;	/* host's view of GITS_CWRITER */
-	u64			creadr;		/* last sane GITS_CREADR */
-	bool			flush;		/* ITS does not snoop the queue */
-	struct its_cmd_state	cmds;
 	u64			nr_traps;
-	u64			nr_cwriter_writes;
 };
 
 /* Host pages the ITS driver set aside for ITTs, pinned while claimed. */
@@ -144,6 +131,7 @@ static unsigned int its_nr_rdist_regions;
 /* INTIDs the redistributors' LPI tables cover: see check_lpi(). */
 static u8 its_lpi_bits;
 /* The LPI property table all redistributors share, pinned once. */
+static bool its_prop_taken;
 static u64 its_prop_pa;
 static u8 its_prop_idbits;
 /*
@@ -182,151 +170,36 @@ static u64 its_hw_read(struct its_emu *its, u64 offset, u8 size)
 	return readl_relaxed(its->base + offset);
 }
 
-/* Disabled, and done with everything it was doing (IHI 0069H, GITS_CTLR). */
-static bool its_hw_quiescent(struct its_emu *its)
+static u64 its_queue_read(void *hw, u32 offset)
 {
-	u32 ctlr = readl_relaxed(its->base + GITS_CTLR);
+	struct its_emu *its = hw;
 
-	return !(ctlr & GITS_CTLR_ENABLE) && (ctlr & GITS_CTLR_QUIESCENT);
+	return its_hw_read(its, offset, offset == GITS_CTLR ? sizeof(u32) : sizeof(u64));
 }
 
-/*
- * The queue offset the ITS reached. A value outside the queue can only come
- * from broken hardware; never let it drive the queue arithmetic.
- */
-static u64 its_hw_creadr(struct its_emu *its)
+static void its_queue_write(void *hw, u32 offset, u64 val)
 {
-	u64 rd = readq_relaxed(its->base + GITS_CREADR) & ITS_QUEUE_OFFSET;
+	struct its_emu *its = hw;
 
-	if (its_queue_offset_valid(rd, its->qsize))
-		its->creadr = rd;
-
-	return its->creadr;
-}
-
-/* Release what the commands the ITS has consumed since last time pinned. */
-static void its_emu_retire(struct its_emu *its, u64 rd)
-{
-	u64 pending = its_queue_used(rd, its->cwriter, its->qsize) / ITS_CMD_BYTES;
-
-	its_cmd_retire(&its->cmds, its->cmds.seq - pending);
-}
-
-static void its_emu_copy_cmd(struct its_emu *its, u64 off)
-{
-	const u64 *src = its->shadow + off / sizeof(u64);
-	u64 *dst = its->cmdq + off / sizeof(u64);
-	u64 in[ITS_CMD_DWORDS], out[ITS_CMD_DWORDS];
-	unsigned int i;
-
-	/* Check a private copy: the host can rewrite the shadow at any time. */
-	for (i = 0; i < ITS_CMD_DWORDS; i++)
-		in[i] = READ_ONCE(src[i]);
-
-	its_cmd_check(&its->cmds, in, out);
-
-	for (i = 0; i < ITS_CMD_DWORDS; i++)
-		WRITE_ONCE(dst[i], out[i]);
-
-	/* A non-coherent ITS reads the queue from the PoC (IHI 0069H, GITS_CBASER). */
-	if (its->flush)
-		kvm_flush_dcache_to_poc(dst, ITS_CMD_BYTES);
-}
-
-/*
- * The host published commands up to @val: forward them all, then let the
- * ITS see them with a single write to GITS_CWRITER. Retry, which restarts
- * a stalled ITS, is passed on.
- */
-static bool its_emu_write_cwriter(struct its_emu *its, u64 val)
-{
-	u64 retry = val & GITS_CWRITER_RETRY;
-	u64 rd, room, off;
-
-	its->nr_cwriter_writes++;
-	val &= ~GITS_CWRITER_RETRY;
-	if (!its_queue_offset_valid(val, its->qsize))
-		return false;
-
-	rd = its_hw_creadr(its);
-	its_emu_retire(its, rd);
-
-	/*
-	 * CWRITER == CREADR means empty, so one slot always stays free (IHI
-	 * 0069H, GITS_CREADR): the host may not overwrite commands not yet read.
-	 */
-	room = its->qsize - ITS_CMD_BYTES - its_queue_used(rd, its->cwriter, its->qsize);
-	if (its_queue_used(its->cwriter, val, its->qsize) > room)
-		return false;
-
-	for (off = its->cwriter; off != val; off = its_queue_next(off, its->qsize))
-		its_emu_copy_cmd(its, off);
-
-	its->cwriter = val;
-	writeq(val | retry, its->base + GITS_CWRITER);
-
-	return true;
-}
-
-/*
- * Linux programs GITS_CBASER again on resume, with the ITS disabled. Put
- * the hypervisor's own queue back; the host's CWRITER view follows.
- *
- * Writing GITS_CBASER resets GITS_CREADR to 0, and the ITS drops whatever
- * it had not executed (IHI 0069H, GITS_CBASER). The device records must
- * follow what the ITS executed, not what it was given: a dropped MAPD V=0
- * retired as done would unpin an ITT the Device Table still names. So the
- * queue is only reset once the ITS is quiescent and has executed every
- * command, as on resume; any other write is refused. An ITS that lost its
- * state while powered down reads back another queue: it executed what it
- * had when the hypervisor last looked.
- */
-static bool its_emu_write_cbaser(struct its_emu *its)
-{
-	u64 rd;
-
-	if (!its_hw_quiescent(its))
-		return false;
-
-	if (readq_relaxed(its->base + GITS_CBASER) == its->cbaser)
-		rd = its_hw_creadr(its);
+	if (offset == GITS_CTLR)
+		writel_relaxed(val, its->base + offset);
+	else if (offset == GITS_CWRITER)
+		writeq(val, its->base + offset);	/* after the queue writes */
 	else
-		rd = its->creadr;
-	if (rd != its->cwriter)
-		return false;
-
-	its_emu_retire(its, rd);
-	writeq_relaxed(its->cbaser, its->base + GITS_CBASER);
-	its->cwriter = 0;
-	its->creadr = 0;
-	writeq_relaxed(0, its->base + GITS_CWRITER);
-
-	return true;
+		writeq_relaxed(val, its->base + offset);
 }
 
-/*
- * GITS_BASERn are only rewritten on resume: restore the hypervisor's copy,
- * once the ITS no longer uses the tables (IHI 0069H, GITS_BASER<n>).
- */
-static bool its_emu_write_baser(struct its_emu *its, u64 offset)
+/* A non-coherent ITS reads the queue from the PoC (IHI 0069H, GITS_CBASER). */
+static void its_queue_clean(void *addr, size_t size)
 {
-	unsigned int n = (offset - GITS_BASER) / sizeof(u64);
-
-	if (!its_hw_quiescent(its))
-		return false;
-
-	writeq_relaxed(its->baser[n], its->base + GITS_BASER + n * sizeof(u64));
-
-	return true;
+	kvm_flush_dcache_to_poc(addr, size);
 }
 
-/* Only Enabled is the host's to change (IHI 0069H, GITS_CTLR). */
-static bool its_emu_write_ctlr(struct its_emu *its, u64 val)
-{
-	writel_relaxed(val & GITS_CTLR_ENABLE, its->base + GITS_CTLR);
-
-	return true;
-}
+static const struct its_queue_hw_ops its_queue_hw_ops = {
+	.read	= its_queue_read,
+	.write	= its_queue_write,
+	.clean	= its_queue_clean,
+};
 
 static bool its_emu_write(struct its_emu *its, struct host_mmio_access *acc)
 {
@@ -336,16 +209,16 @@ static bool its_emu_write(struct its_emu *its, struct host_mmio_access *acc)
 	switch (reg) {
 	case GITS_CTLR:
 		/* GITS_CTLR is 32-bit, GITS_IIDR read-only. */
-		return !hi && acc->size == sizeof(u32) && its_emu_write_ctlr(its, acc->val);
+		return !hi && acc->size == sizeof(u32) && its_queue_write_ctlr(&its->q, acc->val);
 	case GITS_CBASER:
-		return its_emu_write_cbaser(its);
+		return its_queue_write_cbaser(&its->q);
 	case GITS_CWRITER:
 		/* The top half is RES0: accept zero, never a misaligned write. */
 		if (hi)
 			return !acc->val;
-		return its_emu_write_cwriter(its, acc->val);
+		return its_queue_write_cwriter(&its->q, acc->val);
 	case GITS_BASER ... GITS_BASER + (GITS_BASER_NR_REGS - 1) * sizeof(u64):
-		return its_emu_write_baser(its, reg);
+		return its_queue_write_baser(&its->q, (reg - GITS_BASER) / sizeof(u64));
 	default:
 		return false;
 	}
@@ -372,6 +245,10 @@ static bool its_emu_read(struct its_emu *its, struct host_mmio_access *acc)
 	case GITS_CTLR:		/* and GITS_IIDR */
 		if (acc->size != sizeof(u32))
 			return false;
+		if (acc->offset == GITS_CTLR) {
+			acc->val = its_queue_read_ctlr(&its->q);
+			return true;
+		}
 		fallthrough;
 	case GITS_TYPER:
 	case GITS_BASER ... GITS_BASER + (GITS_BASER_NR_REGS - 1) * sizeof(u64):
@@ -381,12 +258,10 @@ static bool its_emu_read(struct its_emu *its, struct host_mmio_access *acc)
 		acc->val = its_emu_half(its->host_cbaser, acc);
 		return true;
 	case GITS_CWRITER:
-		acc->val = its_emu_half(its->cwriter, acc);
+		acc->val = its_emu_half(its->q.cwriter, acc);
 		return true;
 	case GITS_CREADR:
-		/* Both queues advance in lockstep: the hardware offset is exact. */
-		acc->val = its_hw_read(its, acc->offset, acc->size);
-		its_emu_retire(its, its_hw_creadr(its));
+		acc->val = its_emu_half(its_queue_read_creadr(&its->q), acc);
 		return true;
 	case GITS_IDREGS_BASE ... GITS_CIDR3:
 		if (acc->size != sizeof(u32))
@@ -470,6 +345,13 @@ static int its_pin_prop_table(u64 pa, u8 idbits)
 	return __pkvm_host_pin_device_pages(first, PFN_UP(end) - first);
 }
 
+/* Names the pinned property table, with the same IDbits. */
+static bool its_propbaser_is_current(u64 prop)
+{
+	return (prop & GENMASK_ULL(51, 12)) == its_prop_pa &&
+	       (prop & GICR_PROPBASER_IDBITS_MASK) == its_prop_idbits;
+}
+
 /* The pending table: a bit per INTID, 64 KiB aligned (IHI 0069H, GICR_PENDBASER). */
 static u64 its_pend_table_size(u8 idbits)
 {
@@ -498,8 +380,8 @@ static int its_rdist_take_lpi_tables(struct its_rdist *rd, bool enabling)
 		return -EINVAL;
 
 	/* Linux gives every redistributor the same property table. */
-	if (its_prop_pa) {
-		if (prop_pa != its_prop_pa || idbits != its_prop_idbits)
+	if (its_prop_taken) {
+		if (!its_propbaser_is_current(prop))
 			return -EINVAL;
 	} else {
 		ret = its_pin_prop_table(prop_pa, idbits);
@@ -507,6 +389,7 @@ static int its_rdist_take_lpi_tables(struct its_rdist *rd, bool enabling)
 			return ret;
 		its_prop_pa = prop_pa;
 		its_prop_idbits = idbits;
+		its_prop_taken = true;
 	}
 
 	ret = __pkvm_host_donate_hyp(hyp_phys_to_pfn(pend_pa), pend_size >> PAGE_SHIFT);
@@ -553,6 +436,27 @@ static bool its_rdist_write_ctlr(struct its_rdist *rd, u32 val)
 }
 
 /*
+ * Direct LPI operations (IHI 0069H, GICR_SETLPIR to GICR_INVALLR) make the
+ * redistributor set or clear a bit of its pending table, or read its
+ * property table, for the INTID written. Only on a redistributor whose
+ * tables were taken, for an LPI they cover: the hardware's own bound
+ * would be IDbits as it last saw them. Bits [63:32] select a vPE with
+ * GICv4.1, which is not used in protected mode.
+ */
+static bool its_rdist_lpi_op_is_sane(struct its_rdist *rd, struct host_mmio_access *acc)
+{
+	u64 intid = acc->val;
+
+	if (!rd->lpis_taken || acc->size != sizeof(u64) || upper_32_bits(acc->val))
+		return false;
+
+	if (acc->offset == GICR_INVALLR)
+		return !intid;
+
+	return intid >= ITS_LPI_BASE && intid < BIT_ULL(its_prop_idbits + 1);
+}
+
+/*
  * Writes that name memory go through the checks above; the others are
  * forwarded at the width the register has. Anything else is refused.
  */
@@ -574,11 +478,21 @@ static bool its_rdist_write(struct its_rdist *rd, struct host_mmio_access *acc)
 		/* Ignored once in use; harmless while LPIs are off. */
 		if (rd->lpis_taken || its_rdist_lpis_enabled(rd))
 			return true;
+		/*
+		 * Except that redistributors with GICR_TYPER.CommonLPIAff share
+		 * one LPI configuration (IHI 0069H, GICR_PROPBASER): another
+		 * table, or more IDbits, could become that of the ones taken.
+		 */
+		if (acc->offset == GICR_PROPBASER && its_prop_taken &&
+		    !its_propbaser_is_current(acc->val))
+			return false;
 		break;
 	case GICR_SETLPIR:
 	case GICR_CLRLPIR:
 	case GICR_INVLPIR:
 	case GICR_INVALLR:
+		if (!its_rdist_lpi_op_is_sane(rd, acc))
+			return false;
 		break;
 	default:
 		return false;
@@ -678,10 +592,16 @@ static bool its_vlpi_write(struct its_rdist *rd, struct host_mmio_access *acc)
 	switch (acc->offset) {
 	case GICR_VPROPBASER:
 		/*
-		 * GICv4.0: the VM's configuration table; GICv4.1: the vPE
-		 * table. Either way, an address or a Valid bit is refused,
-		 * unless the register already holds it.
+		 * GICv4.1: the vPE table, which Linux programs on every CPU
+		 * it brings up. The redistributor only reads it for a vPE
+		 * made resident or named by GICR_VSGIR or a V=1 invalidation
+		 * (IHI 0069H, GICR_VPROPBASER), all refused: let it through.
+		 * GICv4.0: the configuration table of a VM, which Linux only
+		 * programs to schedule a vPE: an address or a Valid bit is
+		 * refused, unless the register already holds it.
 		 */
+		if (rd->typer & GICR_TYPER_RVPEID)
+			break;
 		if ((val & (GENMASK_ULL(51, 12) | GICR_VPROPBASER_4_1_VALID)) &&
 		    val != readq_relaxed(rd->vlpi + GICR_VPROPBASER))
 			return false;
@@ -816,8 +736,8 @@ static u64 its_table_entries(struct its_emu *its, u64 type)
 	unsigned int i;
 
 	for (i = 0; i < GITS_BASER_NR_REGS; i++) {
-		if (GITS_BASER_TYPE(its->baser[i]) == type)
-			return its_baser_nr_entries(its->baser[i]);
+		if (GITS_BASER_TYPE(its->q.baser[i]) == type)
+			return its_baser_nr_entries(its->q.baser[i]);
 	}
 
 	return 0;
@@ -907,7 +827,7 @@ static bool its_l1_handle(void *priv, struct host_mmio_access *acc)
 static int its_emu_take_table(struct its_emu *its, unsigned int n)
 {
 	struct its_table *t = &its->tables[n];
-	u64 baser = its->baser[n];
+	u64 baser = its->q.baser[n];
 	u64 pa = its_baser_pa(baser);
 	u64 i, size;
 	int ret;
@@ -946,10 +866,10 @@ static int its_emu_take_tables(struct its_emu *its)
 	int ret;
 
 	for (n = 0; n < GITS_BASER_NR_REGS; n++) {
-		if (!(its->baser[n] & GITS_BASER_VALID))
+		if (!(its->q.baser[n] & GITS_BASER_VALID))
 			continue;
 
-		switch (GITS_BASER_TYPE(its->baser[n])) {
+		switch (GITS_BASER_TYPE(its->q.baser[n])) {
 		case GITS_BASER_TYPE_DEVICE:
 		case GITS_BASER_TYPE_VCPU:
 		case GITS_BASER_TYPE_COLLECTION:
@@ -968,7 +888,7 @@ static int its_emu_take_tables(struct its_emu *its)
 /* Limits of the ITS, from its own ID registers and tables. */
 static void its_emu_init_limits(struct its_emu *its, u64 typer)
 {
-	struct its_cmd_limits *lim = &its->cmds.lim;
+	struct its_cmd_limits *lim = &its->q.cmds.lim;
 	u64 devids = BIT_ULL(FIELD_GET(GITS_TYPER_DEVBITS, typer) + 1);
 	u64 icids = its_table_entries(its, GITS_BASER_TYPE_COLLECTION);
 
@@ -1103,7 +1023,7 @@ static int its_find_rdists(const struct kvm_hyp_its_desc *desc)
  */
 static void its_emu_init_targets(struct its_emu *its, u64 typer)
 {
-	struct its_cmd_limits *lim = &its->cmds.lim;
+	struct its_cmd_limits *lim = &its->q.cmds.lim;
 	unsigned int i;
 
 	for (i = 0; i < its_nr_rdists; i++) {
@@ -1130,7 +1050,7 @@ static int its_emu_adopt_devices(struct its_emu *its, const struct kvm_hyp_its_d
 
 	for (i = 0; i < desc->nr_devices; i++) {
 		if (desc->devices[i].size > U8_MAX ||
-		    its_cmd_map_dev(&its->cmds, desc->devices[i].devid, desc->devices[i].size,
+		    its_cmd_map_dev(&its->q.cmds, desc->devices[i].devid, desc->devices[i].size,
 				    desc->devices[i].itt))
 			return -EINVAL;
 	}
@@ -1157,14 +1077,14 @@ static int its_emu_check_cbaser(struct its_emu *its, const struct kvm_hyp_its_de
 	    ((cbaser & 0xff) + 1) * SZ_4K != desc->cmdq_size)
 		return -EINVAL;
 
-	its->cbaser = cbaser;
+	its->q.cbaser = cbaser;
 	its->host_cbaser = (cbaser & ~GITS_CBASER_ADDRESS(~0ULL)) | desc->shadow;
 
 	/*
 	 * Decide on cache maintenance from what the ITS accepted, not from
 	 * what was asked: shareability reads back as 0 if it is not supported.
 	 */
-	its->flush = !(cbaser & GITS_CBASER_SHAREABILITY_MASK) ||
+	its->q.flush = !(cbaser & GITS_CBASER_SHAREABILITY_MASK) ||
 		     (desc->flags & KVM_HYP_ITS_CMDQ_FLUSH);
 
 	return 0;
@@ -1180,16 +1100,16 @@ static int its_emu_take_queues(struct its_emu *its, const struct kvm_hyp_its_des
 	ret = __pkvm_host_donate_hyp(hyp_phys_to_pfn(desc->cmdq), nr);
 	if (ret)
 		return ret;
-	its->cmdq = hyp_phys_to_virt(desc->cmdq);
+	its->q.cmdq = hyp_phys_to_virt(desc->cmdq);
 
 	for (i = 0; i < nr; i++) {
 		ret = __pkvm_host_share_hyp(hyp_phys_to_pfn(desc->shadow) + i);
 		if (ret)
 			return ret;
 	}
-	its->shadow = hyp_phys_to_virt(desc->shadow);
+	its->q.shadow = hyp_phys_to_virt(desc->shadow);
 
-	return hyp_pin_shared_mem((void *)its->shadow, (void *)its->shadow + desc->cmdq_size);
+	return hyp_pin_shared_mem((void *)its->q.shadow, (void *)its->q.shadow + desc->cmdq_size);
 }
 
 static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *desc)
@@ -1203,13 +1123,10 @@ static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *des
 		return -EINVAL;
 
 	hyp_spin_lock_init(&its->lock);
-	its->qsize = desc->cmdq_size;
-	its->cmds.mem = &its_mem_ops;
-	/*
-	 * Start counting one queue in, so that "written minus pending" cannot
-	 * wrap below zero because of commands posted before the handover.
-	 */
-	its->cmds.seq = its->qsize / ITS_CMD_BYTES;
+	its->q.qsize = desc->cmdq_size;
+	its->q.cmds.mem = &its_mem_ops;
+	its->q.hw = &its_queue_hw_ops;
+	its->q.hw_priv = its;
 
 	/* From here on, the host reaches the control frame only through us. */
 	ret = __pkvm_host_donate_mmio_hyp(desc->base, ITS_CTRL_FRAME_SIZE, its_emu_handle,
@@ -1232,7 +1149,7 @@ static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *des
 	hyp_spin_lock(&its->lock);
 	typer = readq_relaxed(its->base + GITS_TYPER);
 	for (i = 0; i < GITS_BASER_NR_REGS; i++)
-		its->baser[i] = readq_relaxed(its->base + GITS_BASER + i * sizeof(u64));
+		its->q.baser[i] = readq_relaxed(its->base + GITS_BASER + i * sizeof(u64));
 
 	ret = its_find_rdists(desc);
 	if (!ret) {
@@ -1248,16 +1165,11 @@ static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *des
 		ret = its_emu_take_tables(its);
 	if (!ret)
 		ret = its_take_rdists();
-	if (!ret) {
-		its->cwriter = readq_relaxed(its->base + GITS_CWRITER) & ITS_QUEUE_OFFSET;
-		its->creadr = readq_relaxed(its->base + GITS_CREADR) & ITS_QUEUE_OFFSET;
-		if (!its_queue_offset_valid(its->cwriter, its->qsize) ||
-		    !its_queue_offset_valid(its->creadr, its->qsize))
-			ret = -EINVAL;
-	}
+	if (!ret && !its_queue_init(&its->q))
+		ret = -EINVAL;
 	/* On failure the handler sees qsize == 0: the ITS stays fenced off. */
 	if (ret)
-		its->qsize = 0;
+		its->q.qsize = 0;
 	hyp_spin_unlock(&its->lock);
 
 	return ret;
@@ -1363,6 +1275,23 @@ int pkvm_its_release_itt(u64 pfn, u64 nr_pages)
 	return ret;
 }
 
+/*
+ * The system is about to suspend: firmware may power the ITSs down, and
+ * restore their queue registers or not. See its_queue_stop().
+ */
+void pkvm_its_system_suspend(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < READ_ONCE(its_nr); i++) {
+		struct its_emu *its = its_emus[i];
+
+		hyp_spin_lock(&its->lock);
+		its_queue_stop(&its->q);
+		hyp_spin_unlock(&its->lock);
+	}
+}
+
 /* Called when the host is deprivileged: no more ITS can be handed over. */
 void pkvm_its_finalize(void)
 {
@@ -1380,18 +1309,18 @@ static u64 its_emu_stat(struct its_emu *its, u64 stat)
 {
 	switch (stat) {
 	case KVM_HYP_ITS_STAT_REFUSED:
-		return its->cmds.nr_refused;
+		return its->q.cmds.nr_refused;
 	case KVM_HYP_ITS_STAT_LAST_REASON:
-		return its->cmds.last_reason;
+		return its->q.cmds.last_reason;
 	case KVM_HYP_ITS_STAT_COMMANDS:
-		return its->cmds.seq;
+		return its->q.cmds.seq;
 	case KVM_HYP_ITS_STAT_CWRITER_WRITES:
-		return its->nr_cwriter_writes;
+		return its->q.nr_cwriter_writes;
 	case KVM_HYP_ITS_STAT_TRAPS:
 		return its->nr_traps;
 	case KVM_HYP_ITS_STAT_MEMORY:
 		/* The donated state, and the shadow queue, the size of the real one. */
-		return KVM_HYP_ITS_STATE_PAGES * PAGE_SIZE + its->qsize;
+		return KVM_HYP_ITS_STATE_PAGES * PAGE_SIZE + its->q.qsize;
 	case KVM_HYP_ITS_STAT_HOST_MMIO_RECYCLES:
 		return pkvm_host_mmio_recycles();
 	default:

@@ -249,6 +249,7 @@ static struct {
 	u32 dev_bits, id_bits, cid_bits, ite_size;
 	int pta, vlpis, v41;
 	int qemu;		/* QEMU's "virt" machine, whose formats are known */
+	int unprobed;		/* the kernel did not probe the ITS: nothing programmed */
 	u32 cq_slots;
 	u64 *cq;
 	struct its_table dt, ct, vt;
@@ -656,7 +657,6 @@ static int its_disable(struct attack_ctx *c)
 static void its_enable(struct attack_ctx *c)
 {
 	its_ctlr_set(true);
-	c->ctlr_off = 0;
 }
 
 /* Victim pVM */
@@ -2529,6 +2529,117 @@ static void attack_is_protected_toctou(void *arg)
 		 "needs kernel code: the race flips kvm->arch.pkvm.is_protected in host memory between two reads in __pkvm_init_vm; the hypervisor now reads its own copy once");
 }
 
+/*
+ * An ITS the firmware describes but the kernel did not probe (disabled in
+ * the devicetree, or its driver gave up): nothing hands it over, so it is
+ * the host's to program from scratch, tables and queue included, and one
+ * MAPD and one MAPTI make it write an ITE into any page. The hypervisor
+ * cannot take what it was never told about: it must count the ITSs the
+ * firmware describes and refuse protected VMs when one was not handed
+ * over. Needs a boot with the ITS disabled (run-matrix.sh --its-off).
+ */
+/* GITS_BASER<n>.Type and Entry_Size, read-only */
+#define GITS_BASER_RO_FIELDS	(GENMASK_ULL(58, 56) | GENMASK_ULL(52, 48))
+
+/* Point the GITS_BASER<n> of @type at the page at @pa, or invalidate it (@pa 0). */
+static void its_program_table(u64 type, u64 pa)
+{
+	u64 baser;
+	int i;
+
+	for (i = 0; i < GITS_BASER_NR_REGS; i++) {
+		baser = rd64(gic.its, GITS_BASER + 8 * i);
+		if (GITS_BASER_TYPE(baser) == type) {
+			/* Flat, one 4 KiB page. */
+			wr64(gic.its, GITS_BASER + 8 * i, (baser & GITS_BASER_RO_FIELDS) |
+			     (pa ? GITS_BASER_VALID | pa : 0));
+			return;
+		}
+	}
+}
+
+static void attack_its_not_probed(void *arg)
+{
+	struct attack_ctx *c = arg;
+	u64 *queue = (u64 *)c->host;
+	struct its_cmd cmd[4];
+	u32 i;
+
+	if (!gic.unprobed) {
+		case_set(c, CASE_NA,
+			 "the kernel probed the ITS (the boot with the ITS disabled in the devicetree runs this case)");
+		return;
+	}
+
+	/* Host pages 1 and 2: Device and Collection Tables; page 0: the queue. */
+	its_program_table(GITS_BASER_TYPE_DEVICE, c->host_pa[1]);
+	its_program_table(GITS_BASER_TYPE_COLLECTION, c->host_pa[2]);
+	wr64(gic.its, GITS_CBASER, GITS_CBASER_VALID | c->host_pa[0]);
+	wr32(gic.its, GITS_CWRITER, 0);
+	wr32(gic.its, GITS_CTLR, GITS_CTLR_ENABLE);
+
+	cmd_mapc(&cmd[0], 0, gic.rd0_target, true);
+	cmd_mapd(&cmd[1], 0, c->v.pa[TARGET_PAGE], 0, true);
+	cmd_mapti(&cmd[2], 0, 0, LPI_BASE, 0);
+	cmd_mapd(&cmd[3], 0, 0, 0, false);
+	memcpy(queue, cmd, sizeof(cmd));
+	wr64(gic.its, GITS_CWRITER, ARRAY_SIZE(cmd) * ITS_CMD_SIZE);
+	for (i = 0; i < 1000 && queue_slot(rd32(gic.its, GITS_CREADR)) != ARRAY_SIZE(cmd); i++)
+		usleep(1000);
+	ksft_print_msg("unprobed ITS: GITS_CREADR 0x%x after MAPD with the ITT at 0x%lx\n",
+		       rd32(gic.its, GITS_CREADR), c->v.pa[TARGET_PAGE]);
+
+	/* Disabled again, with no valid queue or table: as the firmware left it. */
+	wr32(gic.its, GITS_CTLR, 0);
+	wr64(gic.its, GITS_CBASER, c->host_pa[0]);
+	its_program_table(GITS_BASER_TYPE_DEVICE, 0);
+	its_program_table(GITS_BASER_TYPE_COLLECTION, 0);
+}
+
+/*
+ * Found by review, not expressible under QEMU 7.2; each is covered where it
+ * can be, and the case says where.
+ *
+ * A firmware that saves the ITS across system suspend writes GITS_CBASER
+ * back on resume, which resets GITS_CREADR to 0, then GITS_CWRITER: the
+ * ITS runs the whole queue again, retired MAPDs into pages since given
+ * away included.
+ */
+static void attack_queue_replay_after_resume(void *arg)
+{
+	case_set(arg, CASE_NA,
+		 "QEMU's PSCI has no SYSTEM_SUSPEND and its ITS never resets GITS_CREADR behind GITS_CBASER; tools/testing/pkvm-its (test_queue_replay) and the fuzzer's power operations cover it");
+}
+
+/*
+ * With GICR_TYPER.CommonLPIAff, redistributors share one LPI configuration:
+ * a GICR_PROPBASER with more IDbits, written to one not in use yet, could
+ * become that of redistributors whose pending tables were sized for fewer.
+ */
+static void attack_propbaser_common_lpi_aff(void *arg)
+{
+	case_set(arg, CASE_NA,
+		 "QEMU keeps GICR_PROPBASER per redistributor (CommonLPIAff 0)");
+}
+
+/* GICR_SETLPIR with an INTID past the tables the hypervisor took. */
+static void attack_direct_lpi_out_of_range(void *arg)
+{
+	case_set(arg, CASE_NA, "QEMU's redistributors have no DirectLPI");
+}
+
+/* GICv4.1: GICR_INVALLR with V=1 makes a redistributor read a vPE's VCONF. */
+static void attack_gicv41_vpe_invall(void *arg)
+{
+	case_set(arg, CASE_NA, "QEMU 7.2 models GICv4.0, not GICv4.1");
+}
+
+/* A property table at physical address 0 once disabled the same-table check. */
+static void attack_prop_table_at_pa0(void *arg)
+{
+	case_set(arg, CASE_NA, "the virt machine's memory starts at 1 GiB");
+}
+
 struct attack_case {
 	const char *name;
 	void (*fn)(void *arg);
@@ -2557,24 +2668,42 @@ static const struct attack_case cases[] = {
 	{ "pendtable_as_l2", attack_pendtable_as_l2, LAYOUT_ALL },
 	{ "mmio_recycle", attack_mmio_recycle, LAYOUT_ALL },
 	{ "malformed_regs", attack_malformed_regs, LAYOUT_LATE },
+	{ "its_not_probed", attack_its_not_probed, LAYOUT_ALL },
+	{ "queue_replay_after_resume", attack_queue_replay_after_resume, LAYOUT_ALL },
+	{ "propbaser_common_lpi_aff", attack_propbaser_common_lpi_aff, LAYOUT_ALL },
+	{ "direct_lpi_out_of_range", attack_direct_lpi_out_of_range, LAYOUT_ALL },
+	{ "gicv41_vpe_invall", attack_gicv41_vpe_invall, LAYOUT_ALL },
+	{ "prop_table_at_pa0", attack_prop_table_at_pa0, LAYOUT_ALL },
 };
 
 /* Runs in a child process: one victim, one attack, the victim's verdict. */
 static void run_case(const struct attack_case *ac, int k, struct case_result *res)
 {
 	struct attack_ctx c = { .res = res, .baser_idx = -1 };
-	int sig;
+	int sig, r;
 
 	/* /proc/self/pagemap stays the parent's if opened before fork(). */
 	close(pagemap_fd);
 	pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
 	TEST_ASSERT(pagemap_fd >= 0, "Cannot open /proc/self/pagemap");
 
+	if (gic.unprobed && ac->fn != attack_its_not_probed) {
+		case_set(&c, CASE_NA, "the kernel did not probe the ITS in this boot");
+		return;
+	}
+
 	host_pages_init(&c);
 	pick_ids(&c, k);
 	victim_create(&c.v, ac->layout);
 
-	if (victim_run(&c.v, STAGE_A)) {
+	r = victim_run(&c.v, STAGE_A);
+	if (r == -EPERM && gic.unprobed) {
+		/* The isolation failed closed: no protected VM to attack. */
+		ksft_print_msg("the hypervisor refused the protected VM (%s)\n", strerror(-r));
+		kvm_vm_free(c.v.vm);
+		return;
+	}
+	if (r) {
 		case_set(&c, CASE_ERROR, "the victim did not start");
 		return;
 	}
@@ -2936,17 +3065,22 @@ static void gic_probe_its(void *arg)
 	gic.v41 = !!(typer & GITS_TYPER_VMAPP);
 	gic.version = pidr2 == GIC_PIDR2_ARCH_GICv4 || gic.vlpis ? 4 : 3;
 
+	gic.dt.idx = -1;
+	gic.ct.idx = -1;
+	gic.vt.idx = -1;
+
 	cbaser = rd64(gic.its, GITS_CBASER);
-	if (!(cbaser & GITS_CBASER_VALID))
+	if (!(cbaser & GITS_CBASER_VALID)) {
+		/* Disabled, with no queue: no driver ever programmed it. */
+		gic.unprobed = !(rd32(gic.its, GITS_CTLR) & GITS_CTLR_ENABLE);
+		*ok = gic.unprobed;
 		return;
+	}
 	gic.cq_slots = GITS_BASER_NR_PAGES(cbaser) * SZ_4K / ITS_CMD_SIZE;
 	gic.cq = map_phys(cbaser & GITS_QUEUE_ADDR, gic.cq_slots * ITS_CMD_SIZE);
 	if (!gic.cq)
 		return;
 
-	gic.dt.idx = -1;
-	gic.ct.idx = -1;
-	gic.vt.idx = -1;
 	for (i = 0; i < GITS_BASER_NR_REGS; i++) {
 		baser = rd64(gic.its, GITS_BASER + 8 * i);
 		if (!(baser & GITS_BASER_VALID))
@@ -3221,8 +3355,11 @@ int main(int argc, char *argv[])
 		ksft_print_msg("GICD_PIDR2 not readable\n");
 	if (guarded(gic_probe_rd, NULL))
 		ksft_print_msg("redistributors not readable\n");
-	if (guarded(gic_probe_devids, NULL))
+	if (!gic.unprobed && guarded(gic_probe_devids, NULL))
 		ksft_print_msg("level-1 Device Table not readable\n");
+	if (gic.unprobed)
+		ksft_print_msg("the ITS at 0x%lx is disabled and has no queue: not probed\n",
+			       gic.its_pa);
 
 	ksft_print_msg("kernel=%s mode=%s GICv%d, from the %s: ITS at 0x%lx, %d redistributors\n",
 		       kernel, mode, gic.version, gic.source, gic.its_pa, gic.nr_rd);

@@ -10,6 +10,8 @@
 #ifndef __KVM_NVHE_ITS_CMD_H__
 #define __KVM_NVHE_ITS_CMD_H__
 
+#include <linux/bits.h>
+#include <linux/irqchip/arm-gic-v3.h>
 #include <linux/sizes.h>
 #include <linux/types.h>
 
@@ -96,9 +98,54 @@ enum its_cmd_reason its_cmd_map_dev(struct its_cmd_state *st, u32 devid, u8 size
 void its_cmd_encode_sync(const struct its_cmd_state *st, u64 *out);
 void its_cmd_retire(struct its_cmd_state *st, u64 done_seq);
 
+/* The queue offset in GITS_CWRITER and GITS_CREADR (IHI 0069H, GITS_CWRITER). */
+#define ITS_QUEUE_OFFSET	GENMASK_ULL(19, 5)
+
 /* Command queue arithmetic: byte offsets in a queue of @qsize bytes. */
 bool its_queue_offset_valid(u64 off, u64 qsize);
 u64 its_queue_used(u64 rd, u64 wr, u64 qsize);
 u64 its_queue_next(u64 off, u64 qsize);
+
+/*
+ * The ITS registers the queue code uses: GITS_CTLR (32-bit), GITS_CBASER,
+ * GITS_CWRITER, GITS_CREADR and GITS_BASERn (64-bit); and, for an ITS that
+ * does not snoop CPU caches, cleaning queue slots to the PoC.
+ */
+struct its_queue_hw_ops {
+	u64 (*read)(void *hw, u32 offset);
+	void (*write)(void *hw, u32 offset, u64 val);
+	void (*clean)(void *addr, size_t size);
+};
+
+/*
+ * A command queue proxied by the hypervisor: the host writes @shadow, the
+ * ITS reads @cmdq at the same offsets, and a command only reaches @cmdq
+ * once checked. Every slot outside [creadr, cwriter) of @cmdq holds the
+ * stand-in SYNC: see its_queue_scrub().
+ */
+struct its_queue {
+	struct its_cmd_state		cmds;
+	const struct its_queue_hw_ops	*hw;
+	void				*hw_priv;
+	u64				*cmdq;		/* read by the ITS, hypervisor-owned */
+	const u64			*shadow;	/* written by the host */
+	u64				qsize;
+	u64				cbaser;		/* programmed by the hypervisor */
+	u64				baser[GITS_BASER_NR_REGS];
+	u64				cwriter;	/* host's view of GITS_CWRITER */
+	u64				creadr;		/* how far the ITS was seen to read */
+	bool				stopped;	/* see its_queue_stop() */
+	bool				flush;		/* ITS does not snoop the queue */
+	u64				nr_cwriter_writes;
+};
+
+bool its_queue_init(struct its_queue *q);
+bool its_queue_write_cwriter(struct its_queue *q, u64 val);
+bool its_queue_write_cbaser(struct its_queue *q);
+bool its_queue_write_baser(struct its_queue *q, unsigned int n);
+bool its_queue_write_ctlr(struct its_queue *q, u32 val);
+u32 its_queue_read_ctlr(struct its_queue *q);
+void its_queue_stop(struct its_queue *q);
+u64 its_queue_read_creadr(struct its_queue *q);
 
 #endif /* __KVM_NVHE_ITS_CMD_H__ */

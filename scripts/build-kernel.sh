@@ -36,6 +36,7 @@ if command -v ccache >/dev/null 2>&1; then
 fi
 kmake()
 {
+	# shellcheck disable=SC2086 # EXTRA_MAKEFLAGS holds several words
 	make -s -C "$src" O="$out" ARCH=arm64 CROSS_COMPILE="$CROSS_COMPILE" \
 		CC="$cc" ${EXTRA_MAKEFLAGS:-} "$@"
 }

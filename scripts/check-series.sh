@@ -95,13 +95,15 @@ if [ -z "$quick" ]; then
 fi
 # The kernel C files the series touches, as kbuild objects (the nVHE
 # hypervisor's objects are *.nvhe.o), and every kernel file it touches.
+# shellcheck disable=SC2086 # the patch files
 sed -n 's|^diff --git a/\(.*\) b/.*|\1|p' $patches | sort -u |
 	grep -vE '^(tools|Documentation)/' >"$tmp/touched" || true
 objs=$(grep '\.c$' "$tmp/touched" | sed -e 's|^\(arch/arm64/kvm/hyp/nvhe/.*\)\.c$|\1.nvhe.o|' \
 	-e 's|\.c$|.o|' || true)
 : >"$tmp/sp.base"
 if [ -z "$quick" ] && [ -n "$objs" ] && command -v sparse >/dev/null; then
-	msg "sparse over the base: $(echo $objs)"
+	# shellcheck disable=SC2086 # one word per object
+	msg "sparse over the base: $(printf '%s ' $objs)"
 	# Objects the base does not have yet are simply not built.
 	for o in $objs; do
 		[ -f "$CHK/${o%.nvhe.o}.c" ] || [ -f "$CHK/${o%.o}.c" ] || continue
@@ -131,9 +133,11 @@ git diff --name-only --diff-filter=A base HEAD | sort >"$tmp/added"
 (cd "$TOP" && for d in arch drivers include tools Documentation; do
 	[ -d "$d" ] && find "$d" -type f
 done) | sort >"$tmp/overlay"
-: >"$tmp/ovl"
-comm -23 "$tmp/added" "$tmp/overlay" | sed 's/^/missing from the overlay: /' >>"$tmp/ovl"
-comm -13 "$tmp/added" "$tmp/overlay" | sed 's/^/extra in the overlay (the series does not add it): /' >>"$tmp/ovl"
+{
+	comm -23 "$tmp/added" "$tmp/overlay" | sed 's/^/missing from the overlay: /'
+	comm -13 "$tmp/added" "$tmp/overlay" |
+		sed 's/^/extra in the overlay (the series does not add it): /'
+} >"$tmp/ovl"
 comm -12 "$tmp/added" "$tmp/overlay" | while read -r f; do
 	cmp -s "$f" "$TOP/$f" || echo "differs from what the series produces: $f"
 done >>"$tmp/ovl"
@@ -189,11 +193,13 @@ elif ! command -v sparse >/dev/null; then
 else
 	# shellcheck disable=SC2086
 	sparse_warnings "$OUT" $objs >"$tmp/sp.series"
+	# shellcheck disable=SC2086
+	nobjs=$(printf '%s\n' $objs | wc -l)
 	comm -13 "$tmp/sp.base" "$tmp/sp.series" >"$tmp/sp"
 	if [ -s "$tmp/sp" ]; then
-		result FAIL "sparse: no new warnings in the $(echo $objs | wc -w) objects the series touches" "$tmp/sp"
+		result FAIL "sparse: no new warnings in the $nobjs objects the series touches" "$tmp/sp"
 	else
-		result OK "sparse: no new warnings in the $(echo $objs | wc -w) objects the series touches"
+		result OK "sparse: no new warnings in the $nobjs objects the series touches"
 	fi
 fi
 

@@ -123,7 +123,7 @@ nvhe_same()
 			bad=1
 		fi
 	done
-	for t in $(cut -d' ' -f1 "$d/base.results" "$d/series.results" | sort -u); do
+	while read -r t; do
 		rb=$(sed -n "s|^$t ||p" "$d/base.results")
 		rs=$(sed -n "s|^$t ||p" "$d/series.results")
 		if [ -n "$rb" ] && [ "$rb" = "$rs" ]; then
@@ -131,7 +131,7 @@ nvhe_same()
 		else
 			echo "not ok $((n += 1)) nvhe $NVHE_CELL $t: base ${rb:-missing}, series ${rs:-missing}"
 		fi
-	done
+	done < <(cut -d' ' -f1 "$d/base.results" "$d/series.results" | sort -u)
 	echo "1..$n"
 	[ "$bad" -eq 0 ]
 }

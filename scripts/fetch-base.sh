@@ -88,6 +88,8 @@ fetch_deb()
 	msg "downloading $BASE_PKG $BASE_DEB_VERSION (about 170 MB)"
 	(cd "$debs" && apt_priv apt-get download "$BASE_PKG=$BASE_DEB_VERSION" >&2) ||
 		die "download of $BASE_PKG=$BASE_DEB_VERSION failed"
+	# Debian's file names: no blanks or newlines to worry about.
+	# shellcheck disable=SC2012
 	ls "$debs"/${BASE_PKG}_*"${BASE_DEB_VERSION#*:}"*_all.deb 2>/dev/null | head -n 1 ||
 		ls -t "$debs"/${BASE_PKG}_*_all.deb | head -n 1
 }

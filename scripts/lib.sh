@@ -1,18 +1,26 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # Common settings for the harness scripts. Sourced, never run.
 #
 # Every path the harness writes to lives under $CACHE, so that a checkout of
 # this project stays clean and several checkouts can share one download.
 
+# Each variable below is used by some of the scripts that source this
+# file, not by all: SC2034 is silenced for them.
+# shellcheck disable=SC2034
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${PKVM_ITS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pkvm-its}
 
 # The pinned base: Debian's linux-source-7.3 from trixie-backports.
+# shellcheck disable=SC2034
 BASE_PKG=linux-source-7.3
 BASE_DEB_VERSION=${BASE_DEB_VERSION:-7.3.4-1~bpo13+1}
+# shellcheck disable=SC2034
 BASE_SERIES=7.3
+# shellcheck disable=SC2034
 BASE_REPO=$CACHE/linux-base.git	# bare-ish repository holding tag "base"
 TREE=${TREE:-$CACHE/linux}		# work tree with the series applied
+# shellcheck disable=SC2034
 BRANCH=pkvm-its
 
 ARCH=arm64

@@ -139,7 +139,7 @@ for cell in $cells; do
 	pkvm=$(sed -n 's/^kvm \[[0-9]*\]: \(.*mode initialized successfully\).*/\1/p' "$log" | head -n 1)
 	broken=$(grep -v '^#' "$log" | grep -m1 -E 'Kernel panic|[Hh]yp panic|HYP panic|Internal error:|Unable to handle kernel|BUG:|WARNING: CPU|ITS queue timeout|Call trace:' || true)
 	pass=0 fail=0 xfail=0
-	while read -r st num t rest; do
+	while read -r st _ t rest; do
 		if [ "$st" = ok ]; then
 			tap ok "$name $cell $t${rest:+ $rest}"
 			pass=$((pass + 1))

@@ -16,7 +16,7 @@ time (one line of an overlay file; a patch so that it no longer applies;
 the base version given as KERNEL_SRC; an unreachable mirror; a missing
 cross compiler; attack results that the base does not see or that differ
 from the expectations) and checks that the harness fails with a message
-naming what is wrong.
+naming what is wrong. Then runs shellcheck over the scripts.
 EOT
 	exit 0 ;;
 "") ;;
@@ -74,7 +74,7 @@ fi
 
 # 2. A patch that no longer applies: change a context line of its diff.
 copy
-p=$(ls "$tmp"/p/patches/*.patch | head -n 1)
+p=$(find "$tmp/p/patches" -name '*.patch' | sort | head -n 1)
 awk 'BEGIN { done = 0 }
      /^@@ / { hunk = 1 }
      hunk && !done && /^ [^ ]/ { print " xx" substr($0, 2); done = 1; next }
@@ -137,6 +137,14 @@ expect_failure "attack blocked on the base" "does not see its attack" \
 fake_logs landed "$other"
 expect_failure "series result differs from the expectation" "expected $want" \
 	env PKVM_ITS_CACHE="$tmp/ac" "$TOP/scripts/attack-report.sh"
+
+# The scripts themselves: shellcheck, every finding (notes included).
+if (cd "$TOP" && shellcheck -x -P SCRIPTDIR -f gcc scripts/*.sh tests/init.sh \
+	tests/host/*.sh) >"$tmp/out" 2>&1; then
+	result ok "shellcheck: no finding in the scripts"
+else
+	result fail "shellcheck: no finding in the scripts"
+fi
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

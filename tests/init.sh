@@ -1,5 +1,6 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # /init of the test initramfs: run the suites named on the kernel command
 # line (pkvmits.suite=a,b; "shell" for an interactive shell), print KTAP on

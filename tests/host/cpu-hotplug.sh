@@ -30,8 +30,8 @@ msi_total()
 }
 
 # Keep every ITS MSI on CPU 1 where allowed, so that each offline moves them.
-for f in $(awk '/ITS-PCI-MSI/ { sub(":", "", $1); print "/proc/irq/" $1 "/smp_affinity" }' \
-	   /proc/interrupts); do
+awk '/ITS-PCI-MSI/ { sub(":", "", $1); print "/proc/irq/" $1 "/smp_affinity" }' \
+	/proc/interrupts | while read -r f; do
 	echo 2 >"$f" 2>/dev/null
 done
 

@@ -19,9 +19,11 @@ $CACHE/build/base), applies patches/ there with "git am", then:
   2. runs scripts/checkpatch.pl --strict on every patch: no error, warning
      or check, except the "does MAINTAINERS need updating" note when the
      series updates MAINTAINERS;
-  3. builds the kernel after every patch (and the kvm selftests after a
-     patch that touches them), incrementally in $CACHE/build/check, which
-     holds the series kernel at the end;
+  3. builds, after every patch, the kernel directories it touches (KVM
+     and the GIC drivers for a header under include/), and the kvm
+     selftests after a patch that touches them; then the whole Image at
+     the tip. Incrementally in $CACHE/build/check, which holds the series
+     kernel at the end;
   4. runs sparse (make C=2) over the C files the series touches, failing
      on any warning the base does not have.
 --quick does 1 and 2 only, and builds nothing. Output is TAP; exit status 1 on any failure.
@@ -169,12 +171,31 @@ if [ -n "$quick" ]; then
 	exit
 fi
 
-# 4. Every patch builds.
+# 4. Every patch builds. A patch can only break the objects of the
+# directories it touches; a header under include/ those of the series'
+# users (KVM and the GIC drivers). Each patch builds those, incrementally,
+# and the tip builds the whole Image, which also links everything.
+targets()	# commit: the make targets that prove it builds
+{
+	if [ "$1" = "$tip" ]; then
+		echo Image
+		return
+	fi
+	git diff --name-only "$1~1" "$1" | awk '
+		/^(tools|Documentation)\// { next }
+		/^(arch\/arm64\/)?include\// { print "arch/arm64/kvm/"; print "drivers/irqchip/"; next }
+		/^arch\/arm64\/kvm\// { print "arch/arm64/kvm/"; next }
+		/^drivers\/[^\/]*\// { split($0, p, "/"); print "drivers/" p[2] "/"; next }
+		/\.c$/ { sub(/[^\/]*$/, ""); print }' | sort -u
+}
+
 tip=$(git rev-parse HEAD)
 for c in $(git rev-list --reverse base.."$tip"); do
 	git checkout -q --detach "$c"
 	subj=$(git log -1 --format=%s "$c")
-	if "$TOP/scripts/build-kernel.sh" "$CHK" "$OUT" >/dev/null 2>"$tmp/build"; then
+	t=$(targets "$c")
+	# shellcheck disable=SC2086 # one word per target
+	if [ -z "$t" ] || "$TOP/scripts/build-kernel.sh" "$CHK" "$OUT" $t >/dev/null 2>"$tmp/build"; then
 		if git diff --quiet "$c~1" "$c" -- tools/testing/selftests/kvm ||
 		   "$TOP/scripts/build-selftests.sh" "$CHK" "$OUT" >/dev/null 2>"$tmp/build"; then
 			result OK "builds: $subj"

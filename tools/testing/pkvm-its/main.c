@@ -455,7 +455,8 @@ static void queue_map_unmap(void)
 
 	memcpy(shadow + wr / 8, map, sizeof(map));
 	memcpy(shadow + its_queue_next(wr, QSIZE) / 8, unmap, sizeof(unmap));
-	expect(its_queue_write_cwriter(&queue, wr + 64), "queue", "two commands written");
+	expect(its_queue_write_cwriter(&queue, its_queue_next(its_queue_next(wr, QSIZE), QSIZE)),
+	       "queue", "two commands written");
 	expect(pins[0x20] == 1, "queue", "ITT pinned by the queued MAPD");
 }
 
@@ -485,7 +486,6 @@ static void test_queue_replay(void)
 	hw.creadr = 0x80;
 	expect(its_queue_write_ctlr(&queue, 0), "replay", "disable");
 	hw.ctlr = GITS_CTLR_QUIESCENT;
-	its_queue_read_ctlr(&queue);
 	hw.creadr = 0;
 	expect(!its_queue_write_ctlr(&queue, GITS_CTLR_ENABLE), "replay",
 	       "enable refused after GITS_CREADR moved while stopped");
@@ -518,6 +518,49 @@ static void test_queue_replay(void)
 	hw.creadr = 0x80;
 	its_queue_read_creadr(&queue);
 	expect(pins[0x20] == 0, "replay", "ITT released once executed");
+
+	/*
+	 * A window that wraps past 0 and a power-down the hypervisor did not
+	 * see: firmware writes GITS_CBASER back (GITS_CREADR to 0, inside the
+	 * window) and GITS_CWRITER, and leaves the ITS disabled.
+	 */
+	queue_reset();
+	queue.cwriter = QSIZE - 32;
+	queue.creadr = QSIZE - 32;
+	hw.cwriter = QSIZE - 32;
+	hw.creadr = QSIZE - 32;
+	its_queue_init(&queue);
+	queue_map_unmap();
+	expect(queue.cwriter == 32, "replay", "window wraps past 0");
+	hw.ctlr = GITS_CTLR_QUIESCENT;
+	hw.creadr = 0;
+	its_queue_read_creadr(&queue);
+	expect(pins[0x20] == 1, "replay", "reset GITS_CREADR not taken for progress");
+	expect(!its_queue_write_ctlr(&queue, GITS_CTLR_ENABLE), "replay",
+	       "enable refused where the ITS did not stop");
+
+	/* The same once the host disabled the ITS itself. */
+	queue_reset();
+	queue.cwriter = QSIZE - 32;
+	queue.creadr = QSIZE - 32;
+	hw.cwriter = QSIZE - 32;
+	hw.creadr = QSIZE - 32;
+	its_queue_init(&queue);
+	queue_map_unmap();
+	expect(its_queue_write_ctlr(&queue, 0), "replay", "host disables");
+	hw.ctlr = GITS_CTLR_QUIESCENT;
+	hw.creadr = 0;
+	its_queue_read_creadr(&queue);
+	expect(pins[0x20] == 1, "replay", "stopped: ITT stays pinned");
+
+	/* An enable cannot slip in while the system suspends. */
+	queue_reset();
+	its_queue_suspend(&queue, true);
+	expect(!its_queue_write_ctlr(&queue, GITS_CTLR_ENABLE), "replay",
+	       "enable refused while suspending");
+	its_queue_suspend(&queue, false);
+	expect(its_queue_write_ctlr(&queue, GITS_CTLR_ENABLE), "replay",
+	       "enable once back, where the ITS stopped");
 }
 
 int main(void)

@@ -15,10 +15,12 @@
  * shadow queue, writes GITS_CWRITER (with Retry), GITS_CBASER, GITS_BASERn
  * and GITS_CTLR, reads GITS_CREADR, claims and releases ITTs, donates pages
  * and takes them back, and makes devices send MSIs; the hardware may report
- * a CREADR outside the queue; the system may suspend, with or without the
- * driver disabling the ITS first, and firmware then loses the ITS's queue
- * and table registers, restores them (GITS_CREADR back to 0, so the ITS
- * runs the queue again from its start) or keeps them, enabled or not. The
+ * a CREADR outside the queue; the ITS may be powered down, through a
+ * system suspend the hypervisor sees or behind its back, with or without
+ * the driver disabling it first, and firmware then loses its queue and
+ * table registers, restores them (GITS_CREADR back to 0, so the ITS runs
+ * the queue again from its start) or keeps them, and enables it again
+ * when the hypervisor saw the suspend. The
  * oracle: every ITE access of the ITS hits a pinned host page; every
  * command reaching the ITS has an allowed opcode (MOVALL and GICv4 never),
  * no bit outside its fields and in-range IDs; GITS_CBASER and GITS_BASERn
@@ -1158,7 +1160,6 @@ static bool driver_resume(void)
 
 	its_queue_write_ctlr(&emu, 0);
 	hw.quiesce_wait = 0;
-	its_queue_read_ctlr(&emu);
 	if (!its_queue_write_cbaser(&emu))
 		return false;
 	hp = 0;
@@ -1421,11 +1422,18 @@ static void do_op(void)
 		if (s & 1) {
 			its_queue_write_ctlr(&emu, 0);
 			hw.quiesce_wait = 0;
-			its_queue_read_ctlr(&emu);
 		}
-		/* pkvm_its_system_suspend(), from the PSCI SYSTEM_SUSPEND relay. */
-		its_queue_stop(&emu);
-		hw_power_cycle(s >> 1);
+		/*
+		 * Through PSCI SYSTEM_SUSPEND, which the hypervisor sees
+		 * (pkvm_its_system_suspend()), or a power-down it does not see.
+		 * Firmware that then enables the ITS behind its back is the
+		 * one case the queue cannot tell from progress: not modelled.
+		 */
+		if (s & 2)
+			its_queue_suspend(&emu, true);
+		hw_power_cycle(s & 2 ? s >> 2 : (s >> 2) & ~8);
+		if (s & 2)
+			its_queue_suspend(&emu, false);
 		break;
 	case OP_RESUME:
 		driver_resume();

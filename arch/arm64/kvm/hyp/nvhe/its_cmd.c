@@ -471,9 +471,10 @@ u64 its_queue_next(u64 off, u64 qsize)
 /*
  * The proxied queue. Its rules, which the device records depend on:
  *  - a command is retired (its_cmd_retire()) only once GITS_CREADR has
- *    moved past it, and GITS_CREADR is only believed when it lies between
- *    where the ITS was last seen and GITS_CWRITER, and never while the ITS
- *    is stopped (its_queue_stop());
+ *    moved past it, and GITS_CREADR is only believed while the ITS runs
+ *    on the registers the hypervisor programmed and enabled, when it lies
+ *    between where the ITS was last seen and GITS_CWRITER; never while
+ *    the queue is stopped (its_queue_stop());
  *  - a slot is overwritten with the stand-in SYNC as soon as its command is
  *    retired: an ITS that runs the queue again from an older offset (a
  *    firmware that restores GITS_CBASER and GITS_CWRITER after a power-down
@@ -500,6 +501,17 @@ static bool its_queue_creadr_plausible(struct its_queue *q, u64 rd)
 	return its_queue_offset_valid(rd, q->qsize) &&
 	       its_queue_used(q->creadr, rd, q->qsize) <=
 	       its_queue_used(q->creadr, q->cwriter, q->qsize);
+}
+
+/*
+ * Tell the host how far the ITS read, in memory it can read without a
+ * trap. Never ahead of the ITS: a stale value only sends the host to the
+ * register.
+ */
+static void its_queue_publish(struct its_queue *q)
+{
+	if (q->published)
+		WRITE_ONCE(*q->published, q->creadr);
 }
 
 /* Write one command into the slot at @off of the real queue. */
@@ -535,6 +547,21 @@ static void its_queue_advance(struct its_queue *q)
 	if (q->stopped)
 		return;
 
+	/*
+	 * A reset or a power-down puts GITS_CREADR back to 0, or firmware
+	 * restores the queue registers with it: an offset the window may
+	 * contain, which would retire commands the ITS never ran. The ITS
+	 * only moves while enabled, and the hypervisor disables it itself
+	 * whenever the host asks: an ITS found disabled, or running on
+	 * another queue, went through something the hypervisor did not see.
+	 */
+	if (!(its_queue_hw_read(q, GITS_CTLR) & GITS_CTLR_ENABLE) ||
+	    its_queue_hw_read(q, GITS_CBASER) != q->cbaser ||
+	    (its_queue_hw_read(q, GITS_CWRITER) & ITS_QUEUE_OFFSET) != q->cwriter) {
+		q->stopped = true;
+		return;
+	}
+
 	rd = its_queue_hw_read(q, GITS_CREADR) & ITS_QUEUE_OFFSET;
 	if (!its_queue_creadr_plausible(q, rd))
 		return;
@@ -544,21 +571,33 @@ static void its_queue_advance(struct its_queue *q)
 
 	pending = its_queue_used(rd, q->cwriter, q->qsize) / ITS_CMD_BYTES;
 	its_cmd_retire(&q->cmds, q->cmds.seq - pending);
+	its_queue_publish(q);
 }
 
 /*
  * A disabled ITS executes no command (IHI 0069H, GITS_CTLR), and one that
  * is powered down loses its queue registers or has firmware restore them,
- * GITS_CREADR included. So once the ITS is seen quiescent, or the system
- * suspends, GITS_CREADR is believed one last time, and then no longer
- * moves the records until the ITS is enabled again on the registers the
- * hypervisor programmed.
+ * GITS_CREADR included. So when the host disables the ITS, or the system
+ * suspends, GITS_CREADR is believed one last time while the ITS still
+ * runs on the hypervisor's registers, and then no longer moves the records
+ * until the ITS is enabled again, exactly where it stopped.
  */
 void its_queue_stop(struct its_queue *q)
 {
-	if (!q->stopped && its_queue_hw_read(q, GITS_CBASER) == q->cbaser)
-		its_queue_advance(q);
+	its_queue_advance(q);
 	q->stopped = true;
+}
+
+/*
+ * The system is about to suspend, and no enable may slip in before it has:
+ * the queue stays stopped until the host enables the ITS again after
+ * @suspending is cleared, whether the suspend happened or failed.
+ */
+void its_queue_suspend(struct its_queue *q, bool suspending)
+{
+	if (suspending)
+		its_queue_stop(q);
+	q->suspending = suspending;
 }
 
 /* Disabled, and done with everything it was doing (IHI 0069H, GITS_CTLR). */
@@ -566,12 +605,7 @@ static bool its_queue_hw_quiescent(struct its_queue *q)
 {
 	u32 ctlr = its_queue_hw_read(q, GITS_CTLR);
 
-	if ((ctlr & GITS_CTLR_ENABLE) || !(ctlr & GITS_CTLR_QUIESCENT))
-		return false;
-
-	its_queue_stop(q);
-
-	return true;
+	return !(ctlr & GITS_CTLR_ENABLE) && (ctlr & GITS_CTLR_QUIESCENT);
 }
 
 /*
@@ -597,6 +631,7 @@ bool its_queue_init(struct its_queue *q)
 	free = q->qsize - its_queue_used(q->creadr, q->cwriter, q->qsize);
 	for (off = q->cwriter; free; free -= ITS_CMD_BYTES, off = its_queue_next(off, q->qsize))
 		its_queue_scrub(q, off);
+	its_queue_publish(q);
 
 	return true;
 }
@@ -646,6 +681,12 @@ bool its_queue_write_cwriter(struct its_queue *q, u64 val)
 	q->cwriter = val;
 	its_queue_hw_write(q, GITS_CWRITER, val | retry);
 
+	/*
+	 * One look at how far the ITS got, never a wait: the host then often
+	 * finds its batch done without reading GITS_CREADR itself.
+	 */
+	its_queue_advance(q);
+
 	return true;
 }
 
@@ -660,21 +701,6 @@ u64 its_queue_read_creadr(struct its_queue *q)
 	its_queue_advance(q);
 
 	return q->creadr | stalled;
-}
-
-/*
- * Linux polls GITS_CTLR for Quiescent before the ITS is powered down:
- * catch up with the ITS then, so that a queue lost or restored by firmware
- * later is judged by what the ITS really executed.
- */
-u32 its_queue_read_ctlr(struct its_queue *q)
-{
-	u32 ctlr = its_queue_hw_read(q, GITS_CTLR);
-
-	if (!(ctlr & GITS_CTLR_ENABLE) && (ctlr & GITS_CTLR_QUIESCENT))
-		its_queue_stop(q);
-
-	return ctlr;
 }
 
 /*
@@ -697,6 +723,7 @@ bool its_queue_write_cbaser(struct its_queue *q)
 	q->cwriter = 0;
 	q->creadr = 0;
 	its_queue_hw_write(q, GITS_CWRITER, 0);
+	its_queue_publish(q);
 
 	return true;
 }
@@ -725,8 +752,12 @@ static bool its_queue_hw_intact(struct its_queue *q)
 	if (its_queue_hw_read(q, GITS_CBASER) != q->cbaser || wr != q->cwriter)
 		return false;
 
-	/* A stopped ITS did not move: it is where it was last seen. */
-	if (q->stopped ? rd != q->creadr : !its_queue_creadr_plausible(q, rd))
+	/*
+	 * A stopped or disabled ITS did not move: it is where it was last
+	 * seen. Only a running one may have gone further.
+	 */
+	if ((q->stopped || !(its_queue_hw_read(q, GITS_CTLR) & GITS_CTLR_ENABLE)) ?
+	    rd != q->creadr : !its_queue_creadr_plausible(q, rd))
 		return false;
 
 	for (n = 0; n < GITS_BASER_NR_REGS; n++) {
@@ -741,15 +772,17 @@ static bool its_queue_hw_intact(struct its_queue *q)
  * Only Enabled is the host's to change (IHI 0069H, GITS_CTLR), and only on
  * the queue and tables the hypervisor programmed: after a power-down, a
  * reset or firmware may have left others, which the ITS would start using.
+ * Never while the system is suspending: see its_queue_suspend().
  */
 bool its_queue_write_ctlr(struct its_queue *q, u32 val)
 {
 	if (!(val & GITS_CTLR_ENABLE)) {
+		its_queue_stop(q);
 		its_queue_hw_write(q, GITS_CTLR, 0);
 		return true;
 	}
 
-	if (!its_queue_hw_intact(q))
+	if (q->suspending || !its_queue_hw_intact(q))
 		return false;
 
 	its_queue_hw_write(q, GITS_CTLR, GITS_CTLR_ENABLE);

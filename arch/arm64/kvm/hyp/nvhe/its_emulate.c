@@ -96,6 +96,8 @@ static unsigned int its_nr;
 static DEFINE_HYP_SPINLOCK(its_setup_lock);
 static bool its_setup_closed;
 static bool its_setup_failed;
+/* Between PSCI SYSTEM_SUSPEND and the resume: see pkvm_its_system_suspend(). */
+static bool its_suspending;
 /* Private copy of the host's description of the ITS being set up. */
 static struct kvm_hyp_its_desc its_desc;
 
@@ -245,10 +247,6 @@ static bool its_emu_read(struct its_emu *its, struct host_mmio_access *acc)
 	case GITS_CTLR:		/* and GITS_IIDR */
 		if (acc->size != sizeof(u32))
 			return false;
-		if (acc->offset == GITS_CTLR) {
-			acc->val = its_queue_read_ctlr(&its->q);
-			return true;
-		}
 		fallthrough;
 	case GITS_TYPER:
 	case GITS_BASER ... GITS_BASER + (GITS_BASER_NR_REGS - 1) * sizeof(u64):
@@ -439,15 +437,17 @@ static bool its_rdist_write_ctlr(struct its_rdist *rd, u32 val)
  * Direct LPI operations (IHI 0069H, GICR_SETLPIR to GICR_INVALLR) make the
  * redistributor set or clear a bit of its pending table, or read its
  * property table, for the INTID written. Only on a redistributor whose
- * tables were taken, for an LPI they cover: the hardware's own bound
- * would be IDbits as it last saw them. Bits [63:32] select a vPE with
+ * tables were taken and are in use, for an LPI they cover: the hardware's
+ * own bound would be IDbits as it last saw them. Bits [63:32] select a vPE with
  * GICv4.1, which is not used in protected mode.
  */
 static bool its_rdist_lpi_op_is_sane(struct its_rdist *rd, struct host_mmio_access *acc)
 {
 	u64 intid = acc->val;
 
-	if (!rd->lpis_taken || acc->size != sizeof(u64) || upper_32_bits(acc->val))
+	/* A redistributor that lost its state has tables no one checked. */
+	if (!rd->lpis_taken || !its_rdist_lpis_enabled(rd) || acc->size != sizeof(u64) ||
+	    upper_32_bits(acc->val))
 		return false;
 
 	if (acc->offset == GICR_INVALLR)
@@ -592,16 +592,12 @@ static bool its_vlpi_write(struct its_rdist *rd, struct host_mmio_access *acc)
 	switch (acc->offset) {
 	case GICR_VPROPBASER:
 		/*
-		 * GICv4.1: the vPE table, which Linux programs on every CPU
-		 * it brings up. The redistributor only reads it for a vPE
-		 * made resident or named by GICR_VSGIR or a V=1 invalidation
-		 * (IHI 0069H, GICR_VPROPBASER), all refused: let it through.
-		 * GICv4.0: the configuration table of a VM, which Linux only
-		 * programs to schedule a vPE: an address or a Valid bit is
-		 * refused, unless the register already holds it.
+		 * GICv4.0: the VM's configuration table; GICv4.1: the vPE
+		 * table, which redistributors and ITSs may share, so that a
+		 * value written here could become theirs. Either way, an
+		 * address or a Valid bit is refused, unless the register
+		 * already holds it.
 		 */
-		if (rd->typer & GICR_TYPER_RVPEID)
-			break;
 		if ((val & (GENMASK_ULL(51, 12) | GICR_VPROPBASER_4_1_VALID)) &&
 		    val != readq_relaxed(rd->vlpi + GICR_VPROPBASER))
 			return false;
@@ -1061,7 +1057,8 @@ static int its_emu_adopt_devices(struct its_emu *its, const struct kvm_hyp_its_d
 static bool its_desc_is_sane(const struct kvm_hyp_its_desc *desc)
 {
 	if (!IS_ALIGNED(desc->base, SZ_64K) || !PAGE_ALIGNED(desc->cmdq) ||
-	    !PAGE_ALIGNED(desc->shadow) || !PAGE_ALIGNED(desc->cmdq_size))
+	    !PAGE_ALIGNED(desc->shadow) || !PAGE_ALIGNED(desc->cmdq_size) ||
+	    !PAGE_ALIGNED(desc->status))
 		return false;
 
 	return desc->cmdq_size && desc->cmdq_size <= ITS_CMDQ_MAX_SIZE &&
@@ -1108,8 +1105,17 @@ static int its_emu_take_queues(struct its_emu *its, const struct kvm_hyp_its_des
 			return ret;
 	}
 	its->q.shadow = hyp_phys_to_virt(desc->shadow);
+	ret = hyp_pin_shared_mem((void *)its->q.shadow, (void *)its->q.shadow + desc->cmdq_size);
+	if (ret)
+		return ret;
 
-	return hyp_pin_shared_mem((void *)its->q.shadow, (void *)its->q.shadow + desc->cmdq_size);
+	/* Where the host reads GITS_CREADR without a trap. */
+	ret = __pkvm_host_share_hyp(hyp_phys_to_pfn(desc->status));
+	if (ret)
+		return ret;
+	its->q.published = hyp_phys_to_virt(desc->status);
+
+	return hyp_pin_shared_mem(its->q.published, its->q.published + 1);
 }
 
 static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *desc)
@@ -1275,11 +1281,7 @@ int pkvm_its_release_itt(u64 pfn, u64 nr_pages)
 	return ret;
 }
 
-/*
- * The system is about to suspend: firmware may power the ITSs down, and
- * restore their queue registers or not. See its_queue_stop().
- */
-void pkvm_its_system_suspend(void)
+static void its_system_suspend(bool suspending)
 {
 	unsigned int i;
 
@@ -1287,8 +1289,27 @@ void pkvm_its_system_suspend(void)
 		struct its_emu *its = its_emus[i];
 
 		hyp_spin_lock(&its->lock);
-		its_queue_stop(&its->q);
+		its_queue_suspend(&its->q, suspending);
 		hyp_spin_unlock(&its->lock);
+	}
+}
+
+/*
+ * PSCI SYSTEM_SUSPEND: firmware may power the ITSs down, and restore their
+ * queue registers or not. See its_queue_suspend().
+ */
+void pkvm_its_system_suspend(void)
+{
+	WRITE_ONCE(its_suspending, true);
+	its_system_suspend(true);
+}
+
+/* Back from a suspend, or it failed: the host may enable the ITSs again. */
+void pkvm_its_system_resume(void)
+{
+	if (READ_ONCE(its_suspending)) {
+		WRITE_ONCE(its_suspending, false);
+		its_system_suspend(false);
 	}
 }
 

@@ -134,7 +134,9 @@ struct its_queue {
 	u64				baser[GITS_BASER_NR_REGS];
 	u64				cwriter;	/* host's view of GITS_CWRITER */
 	u64				creadr;		/* how far the ITS was seen to read */
+	u64				*published;	/* creadr, for the host to read */
 	bool				stopped;	/* see its_queue_stop() */
+	bool				suspending;	/* see its_queue_suspend() */
 	bool				flush;		/* ITS does not snoop the queue */
 	u64				nr_cwriter_writes;
 };
@@ -144,8 +146,8 @@ bool its_queue_write_cwriter(struct its_queue *q, u64 val);
 bool its_queue_write_cbaser(struct its_queue *q);
 bool its_queue_write_baser(struct its_queue *q, unsigned int n);
 bool its_queue_write_ctlr(struct its_queue *q, u32 val);
-u32 its_queue_read_ctlr(struct its_queue *q);
 void its_queue_stop(struct its_queue *q);
+void its_queue_suspend(struct its_queue *q, bool suspending);
 u64 its_queue_read_creadr(struct its_queue *q);
 
 #endif /* __KVM_NVHE_ITS_CMD_H__ */

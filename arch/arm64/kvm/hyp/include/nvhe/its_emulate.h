@@ -7,6 +7,7 @@
 int pkvm_its_init(u64 pfn, u64 nr_pages);
 void pkvm_its_finalize(void);
 void pkvm_its_system_suspend(void);
+void pkvm_its_system_resume(void);
 bool pkvm_its_isolation_failed(void);
 int pkvm_its_claim_itt(u64 pfn, u64 nr_pages);
 int pkvm_its_release_itt(u64 pfn, u64 nr_pages);

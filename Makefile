@@ -76,7 +76,7 @@ attack: deps
 	@$(S)/check.sh --suites attack
 
 bench: initramfs
-	@$(S)/bench.sh $(IMAGE) $(INITRAMFS)
+	@$(S)/bench.sh --base $(BASE_IMAGE) $(IMAGE) $(INITRAMFS)
 
 fuzz: tree
 	@$(S)/fuzz.sh --time $(FUZZ_TIME) $(CACHE)/linux

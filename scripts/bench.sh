@@ -9,26 +9,32 @@ set -eu
 usage()
 {
 	cat <<EOT
-usage: ${0##*/} [--rounds N] [--cells "CELLS"] IMAGE INITRAMFS
+usage: ${0##*/} [--rounds N] [--cells "CELLS"] [--base BASE_IMAGE] IMAGE INITRAMFS
 
-For every cell (gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe by default), boots
-IMAGE N times (default 5) in protected mode and N times with
-kvm-arm.mode=nvhe, alternating, runs tests/host/its-affinity-bench.sh
-(50,000 MSI affinity changes; each makes the driver queue ITS commands)
-and prints the median changes per second of both, their ratio, and what
-the protection cost in the last protected round, from its debugfs counters:
-hypervisor traps and ITS commands per GITS_CWRITER write during the run,
-refused commands, memory held for the ITS (bytes), host MMIO recycles. Under QEMU TCG the same kernel varies by about 15% from run
-to run: compare medians, not single runs.
+For every cell (gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe by default), boots,
+alternating, N times each (default 5): BASE_IMAGE, the kernel without the
+series, in protected mode (pKVM alone: the floor of the protection's cost;
+default \$CACHE/build/base, skipped when missing), IMAGE in protected mode
+and IMAGE with kvm-arm.mode=nvhe. Each boot runs
+tests/host/its-affinity-bench.sh (50,000 MSI affinity changes; each makes
+the driver queue ITS commands). Prints the median changes per second of
+the three, the ratios series/base (what the protection itself costs) and
+series/nvhe, and what the protection cost in the last protected round,
+from its debugfs counters: hypervisor traps and ITS commands per
+GITS_CWRITER write during the run, refused commands, memory held for the
+ITS (bytes), host MMIO recycles. Under QEMU TCG the same kernel varies by
+about 15% from run to run: compare medians, not single runs.
 EOT
 }
 
 rounds=5 cells="gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe"
+base=$CACHE/build/base/arch/arm64/boot/Image
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h|--help) usage; exit 0 ;;
 	--rounds) rounds=$2; shift 2 ;;
 	--cells) cells=$2; shift 2 ;;
+	--base) base=$2; shift 2 ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -43,29 +49,45 @@ median()
 	sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 
-printf '%-10s %14s %14s %7s  %s\n' cell "protected/s" "nvhe/s" ratio "protection cost (last protected round)"
+[ -f "$base" ] || { msg "no base kernel at $base: base column skipped"; base=; }
+
+ratio()	# a b: a / b, or "-"
+{
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'
+}
+
+printf '%-10s %9s %11s %9s %12s %12s  %s\n' cell "base/s" "protected/s" "nvhe/s" \
+	"series/base" "series/nvhe" "protection cost (last protected round)"
 for cell in $cells; do
 	gic=${cell%%-*} mode=${cell#*-}
 	gic=${gic#gic}
-	: >"$logs/$cell.prot" ; : >"$logs/$cell.nvhe"
+	: >"$logs/$cell.base" ; : >"$logs/$cell.prot" ; : >"$logs/$cell.nvhe"
 	for r in $(seq 1 "$rounds"); do
-		for m in "$mode" host-nvhe; do
+		for m in base "$mode" host-nvhe; do
+			img=$image bm=$m
+			if [ "$m" = base ]; then
+				[ -n "$base" ] || continue
+				img=$base bm=$mode
+			fi
 			log=$logs/$cell-$m-$r.log
 			msg "$cell round $r/$rounds: $m"
-			"$TOP/scripts/boot-qemu.sh" --gic "$gic" --mode "$m" --suite bench \
-				--timeout 600 "$image" "$initrd" 2>&1 | tr -d '\r' >"$log" || true
+			"$TOP/scripts/boot-qemu.sh" --gic "$gic" --mode "$bm" --suite bench \
+				--timeout 600 "$img" "$initrd" 2>&1 | tr -d '\r' >"$log" || true
 			v=$(sed -n 's/.*BENCH affinity_changes_per_s=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
 			[ -n "$v" ] || msg "no result in $log"
-			if [ "$m" = host-nvhe ]; then
-				echo "${v:-}" >>"$logs/$cell.nvhe"
-			else
+			case $m in
+			base) echo "${v:-}" >>"$logs/$cell.base" ;;
+			host-nvhe) echo "${v:-}" >>"$logs/$cell.nvhe" ;;
+			*)
 				echo "${v:-}" >>"$logs/$cell.prot"
 				counters=$(sed -n 's/.*BENCH its_cost: //p' "$log" | tail -n 1)
-			fi
+				;;
+			esac
 		done
 	done
+	b=$(grep -v '^$' "$logs/$cell.base" | median)
 	p=$(grep -v '^$' "$logs/$cell.prot" | median)
 	n=$(grep -v '^$' "$logs/$cell.nvhe" | median)
-	ratio=$(awk -v p="$p" -v n="$n" 'BEGIN { if (p == "-" || n == "-" || n == 0) print "-"; else printf "%.2f", p / n }')
-	printf '%-10s %14s %14s %7s  %s\n' "$cell" "$p" "$n" "$ratio" "${counters:-none exposed by this kernel}"
+	printf '%-10s %9s %11s %9s %12s %12s  %s\n' "$cell" "$b" "$p" "$n" "$(ratio "$p" "$b")" \
+		"$(ratio "$p" "$n")" "${counters:-none exposed by this kernel}"
 done

@@ -351,12 +351,18 @@ static enum its_cmd_reason handle_sync(struct its_cmd_state *st, const u64 *in, 
 	return ITS_CMD_OK;
 }
 
-/* A SYNC to the first redistributor: the stand-in for a refused command. */
+/*
+ * The stand-in for a refused command: a SYNC to the redistributor the
+ * caller picked, the one of the CPU at work, which is powered up (a SYNC
+ * to a redistributor that is powered down may stall some ITSs).
+ */
 void its_cmd_encode_sync(const struct its_cmd_state *st, u64 *out)
 {
+	u32 t = st->sync_target < st->lim.nr_targets ? st->sync_target : 0;
+
 	its_cmd_zero(out);
 	its_set(out, ITS_CMD_OPCODE, GITS_CMD_SYNC);
-	its_set(out, ITS_CMD_RDBASE, st->lim.targets[0]);
+	its_set(out, ITS_CMD_RDBASE, st->lim.targets[t]);
 }
 
 static enum its_cmd_reason dispatch(struct its_cmd_state *st, const u64 *in, u64 *out)

@@ -272,6 +272,26 @@ static bool its_emu_read(struct its_emu *its, struct host_mmio_access *acc)
 	}
 }
 
+/*
+ * The redistributor of the CPU that trapped, for the stand-in SYNCs of
+ * its_cmd_encode_sync(): Aff3.Aff2.Aff1.Aff0 in GICR_TYPER[63:32] (IHI
+ * 0069H, GICR_TYPER). The first one if none matches.
+ */
+static u32 its_this_cpu_rdist(void)
+{
+	u64 mpidr = read_sysreg(mpidr_el1);
+	u32 aff = MPIDR_AFFINITY_LEVEL(mpidr, 3) << 24 | MPIDR_AFFINITY_LEVEL(mpidr, 2) << 16 |
+		  MPIDR_AFFINITY_LEVEL(mpidr, 1) << 8 | MPIDR_AFFINITY_LEVEL(mpidr, 0);
+	unsigned int i;
+
+	for (i = 0; i < its_nr_rdists; i++) {
+		if (upper_32_bits(its_rdists[i].typer) == aff)
+			return i;
+	}
+
+	return 0;
+}
+
 static bool its_emu_handle(void *priv, struct host_mmio_access *acc)
 {
 	struct its_emu *its = priv;
@@ -284,6 +304,7 @@ static bool its_emu_handle(void *priv, struct host_mmio_access *acc)
 
 	hyp_spin_lock(&its->lock);
 	its->nr_traps++;
+	its->q.cmds.sync_target = its_this_cpu_rdist();
 	ret = acc->write ? its_emu_write(its, acc) : its_emu_read(its, acc);
 	hyp_spin_unlock(&its->lock);
 

@@ -89,7 +89,8 @@ struct its_cmd_state {
 	const struct its_cmd_mem_ops	*mem;
 	struct its_dev_rec		dev[ITS_CMD_MAX_DEVICES];
 	u64				seq;	/* commands written so far */
-	u32				sync_target;	/* in lim.targets[]: see its_cmd_encode_sync() */
+	/* Index in lim.targets[] of the stand-in SYNCs: its_cmd_encode_sync() */
+	u32				sync_target;
 	u64				nr_refused;
 	enum its_cmd_reason		last_reason;
 };

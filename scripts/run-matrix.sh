@@ -30,7 +30,7 @@ Each cell is one boot. A test's failure is accepted only when the known
 failures list names it for that cell; a boot that panics (kernel or
 hypervisor), hangs, or ends without all results is a failure and its
 console tail is shown; except that a cell that hits the one known panic
-of the base kernel (tests/known-failures.txt) is booted a second time.
+of the base kernel (tests/known-failures.txt) is booted again, up to twice.
 Console logs: $CACHE/logs/NAME-CELL.log.
 A summary per cell goes to stderr; TAP to stdout.
 EOT
@@ -100,7 +100,8 @@ boot_cell()	# cell: boot it, console to its log, "rc secs" to log.rc
 # A known failure of the base kernel that takes the whole boot down (see
 # tests/known-failures.txt, "vCPU run without __pkvm_vcpu_load"): the host
 # reads the hypervisor's -EINVAL as a pending SError and panics. A cell
-# whose console shows exactly that is booted once more; twice fails.
+# whose console shows exactly that is booted again, up to twice: it hits
+# about 1 boot in 20 under load, and came twice in a row once.
 RERUN_SIGNATURE='SError Interrupt on CPU[0-9]+, code 0x0+bc000000 -- SError'
 is_known_base_panic()	# log
 {
@@ -123,11 +124,13 @@ wait
 reruns=
 for cell in $cells; do
 	log=$logs/$name-$cell$tag.log
-	is_known_base_panic "$log" || continue
-	mv "$log" "$log.first"
-	msg "$name $cell hit the known base panic (log kept in $log.first): booting it again"
-	reruns="$reruns $cell"
-	boot_cell "$cell"
+	for try in 1 2; do
+		is_known_base_panic "$log" || break
+		mv "$log" "$log.$try"
+		msg "$name $cell hit the known base panic (log kept in $log.$try): booting it again"
+		reruns="$reruns $cell"
+		boot_cell "$cell"
+	done
 done
 
 for cell in $cells; do
@@ -168,7 +171,7 @@ for cell in $cells; do
 	fi
 	case " $reruns " in
 	*" $cell "*)
-		echo "# $name $cell: first boot hit the known base panic, see $log.first"
+		echo "# $name $cell: earlier boots hit the known base panic, see $log.1 (and .2)"
 		;;
 	esac
 	printf '%-8s %-10s %-9s %-46s passed %d, known failures %d, failed %d (%ss)\n' \

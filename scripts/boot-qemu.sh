@@ -66,21 +66,24 @@ set -- -machine "virt,virtualization=true,gic-version=$gic" -cpu max \
 	-device virtio-rng-pci -device virtio-serial-pci
 if [ "$its_off" = 1 ]; then
 	command -v fdtput >/dev/null || die "fdtput not found: run 'make deps'"
+	# Cells boot side by side: each edits its own copy, then renames it.
 	dtb=$CACHE/dtb/virt-gic$gic-smp$smp-its-off.dtb
+	tmp=$dtb.$$
 	mkdir -p "${dtb%/*}"
-	qemu-system-aarch64 "$@" -machine "dumpdtb=$dtb" >/dev/null 2>&1 ||
+	qemu-system-aarch64 "$@" -machine "dumpdtb=$tmp" >/dev/null 2>&1 ||
 		die "could not dump the machine's devicetree"
 	# The virt machine puts its ITS nodes under the GIC node.
 	its=
-	for intc in $(fdtget -l "$dtb" / | grep '^intc@'); do
-		for n in $(fdtget -l "$dtb" "/$intc"); do
+	for intc in $(fdtget -l "$tmp" / | grep '^intc@'); do
+		for n in $(fdtget -l "$tmp" "/$intc"); do
 			case $n in its@*) its="$its /$intc/$n" ;; esac
 		done
 	done
 	[ -n "$its" ] || die "no ITS node in the machine's devicetree"
 	for n in $its; do
-		fdtput -t s "$dtb" "$n" status disabled
+		fdtput -t s "$tmp" "$n" status disabled
 	done
+	mv -f "$tmp" "$dtb"
 	set -- "$@" -dtb "$dtb"
 fi
 set -- "$@" -kernel "$image" -initrd "$initrd" -append "$cmdline"

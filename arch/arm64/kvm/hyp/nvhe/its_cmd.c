@@ -556,14 +556,12 @@ static void its_queue_advance(struct its_queue *q)
 	/*
 	 * A reset or a power-down puts GITS_CREADR back to 0, or firmware
 	 * restores the queue registers with it: an offset the window may
-	 * contain, which would retire commands the ITS never ran. The ITS
-	 * only moves while enabled, and the hypervisor disables it itself
-	 * whenever the host asks: an ITS found disabled, or running on
-	 * another queue, went through something the hypervisor did not see.
+	 * contain, which would retire commands the ITS never ran. Both leave
+	 * the ITS disabled (IHI 0069H, GITS_CTLR), and the hypervisor only
+	 * disables it itself, when the host asks: an ITS found disabled went
+	 * through something the hypervisor did not see.
 	 */
-	if (!(its_queue_hw_read(q, GITS_CTLR) & GITS_CTLR_ENABLE) ||
-	    its_queue_hw_read(q, GITS_CBASER) != q->cbaser ||
-	    (its_queue_hw_read(q, GITS_CWRITER) & ITS_QUEUE_OFFSET) != q->cwriter) {
+	if (!(its_queue_hw_read(q, GITS_CTLR) & GITS_CTLR_ENABLE)) {
 		q->stopped = true;
 		return;
 	}
@@ -671,15 +669,19 @@ bool its_queue_write_cwriter(struct its_queue *q, u64 val)
 	if (!its_queue_offset_valid(val, q->qsize))
 		return false;
 
-	its_queue_advance(q);
-
 	/*
 	 * CWRITER == CREADR means empty, so one slot always stays free (IHI
-	 * 0069H, GITS_CREADR): the host may not overwrite commands not yet read.
+	 * 0069H, GITS_CREADR): the host may not overwrite commands not yet
+	 * read. The last look at the ITS, after the previous batch, usually
+	 * shows room enough; only look again when it does not.
 	 */
 	room = q->qsize - ITS_CMD_BYTES - its_queue_used(q->creadr, q->cwriter, q->qsize);
-	if (its_queue_used(q->cwriter, val, q->qsize) > room)
-		return false;
+	if (its_queue_used(q->cwriter, val, q->qsize) > room) {
+		its_queue_advance(q);
+		room = q->qsize - ITS_CMD_BYTES - its_queue_used(q->creadr, q->cwriter, q->qsize);
+		if (its_queue_used(q->cwriter, val, q->qsize) > room)
+			return false;
+	}
 
 	for (off = q->cwriter; off != val; off = its_queue_next(off, q->qsize))
 		its_queue_copy_cmd(q, off);

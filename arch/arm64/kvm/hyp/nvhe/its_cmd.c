@@ -655,6 +655,18 @@ static void its_queue_copy_cmd(struct its_queue *q, u64 off)
 }
 
 /*
+ * Whether commands up to @val fit. CWRITER == CREADR means empty, so one
+ * slot always stays free (IHI 0069H, GITS_CREADR): the host may not
+ * overwrite commands the ITS has not read.
+ */
+static bool its_queue_has_room(struct its_queue *q, u64 val)
+{
+	u64 room = q->qsize - ITS_CMD_BYTES - its_queue_used(q->creadr, q->cwriter, q->qsize);
+
+	return its_queue_used(q->cwriter, val, q->qsize) <= room;
+}
+
+/*
  * The host published commands up to @val: forward them all, then let the
  * ITS see them with a single write to GITS_CWRITER. Retry, which restarts
  * a stalled ITS, is passed on.
@@ -662,7 +674,7 @@ static void its_queue_copy_cmd(struct its_queue *q, u64 off)
 bool its_queue_write_cwriter(struct its_queue *q, u64 val)
 {
 	u64 retry = val & GITS_CWRITER_RETRY;
-	u64 room, off;
+	u64 off;
 
 	q->nr_cwriter_writes++;
 	val &= ~GITS_CWRITER_RETRY;
@@ -670,16 +682,12 @@ bool its_queue_write_cwriter(struct its_queue *q, u64 val)
 		return false;
 
 	/*
-	 * CWRITER == CREADR means empty, so one slot always stays free (IHI
-	 * 0069H, GITS_CREADR): the host may not overwrite commands not yet
-	 * read. The last look at the ITS, after the previous batch, usually
-	 * shows room enough; only look again when it does not.
+	 * The last look at the ITS, after the previous batch, usually shows
+	 * room enough; only look again when it does not.
 	 */
-	room = q->qsize - ITS_CMD_BYTES - its_queue_used(q->creadr, q->cwriter, q->qsize);
-	if (its_queue_used(q->cwriter, val, q->qsize) > room) {
+	if (!its_queue_has_room(q, val)) {
 		its_queue_advance(q);
-		room = q->qsize - ITS_CMD_BYTES - its_queue_used(q->creadr, q->cwriter, q->qsize);
-		if (its_queue_used(q->cwriter, val, q->qsize) > room)
+		if (!its_queue_has_room(q, val))
 			return false;
 	}
 

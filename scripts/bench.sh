@@ -20,9 +20,9 @@ tests/host/its-affinity-bench.sh (50,000 MSI affinity changes; each makes
 the driver queue ITS commands). Prints the median changes per second of
 the three, the ratios series/base (what the protection itself costs) and
 series/nvhe, and what the protection cost in the last protected round,
-from its debugfs counters: hypervisor traps and ITS commands per
-GITS_CWRITER write during the run, refused commands, memory held for the
-ITS (bytes), host MMIO recycles. Under QEMU TCG the same kernel varies by
+from a short traced run (the hypervisor's pkvm_its_batch trace events):
+hypervisor traps and ITS commands per GITS_CWRITER write, refused
+commands, and the memory held for the ITS (bytes, from the kernel log). Under QEMU TCG the same kernel varies by
 about 15% from run to run: compare medians, not single runs.
 EOT
 }

@@ -2,31 +2,41 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The benchmark form of its-affinity-stress.sh: fewer changes, one "BENCH"
-# line with the rate and, when the kernel exposes the ITS protection's
-# counters in debugfs, one "BENCH its_cost:" line with what the run cost
-# the first ITS: hypervisor traps and commands per GITS_CWRITER write
-# (counted over the run only), refused commands, the memory the
-# protection holds, and how often the host's MMIO mappings were recycled.
-f=/sys/kernel/debug/pkvm_its_stats
+# line with the rate. When the hypervisor's trace events are there
+# (CONFIG_NVHE_EL2_TRACING), a second, short and untimed run is traced, and
+# one "BENCH its_cost:" line says what it cost: the pkvm_its_batch events
+# (one per GITS_CWRITER write; the run fits the default trace buffer) give
+# the hypervisor traps and commands per write and the refused commands; the
+# memory the protection holds comes from the kernel log of the handover.
+hyp=/sys/kernel/tracing/remotes/hypervisor
+ev=$hyp/events/hypervisor/pkvm_its_batch
 
-snapshot()
-{
-	[ -f "$f" ] && head -n 1 "$f"
-}
-
-before=$(snapshot)
 PKVMITS_BENCH=1 "$(dirname "$0")/its-affinity-stress.sh" "${1:-50000}"
 rc=$?
-after=$(snapshot)
-[ -z "$after" ] || printf '%s\n%s\n' "$before" "$after" | awk '
-	{ for (i = 2; i < NF; i += 2) v[NR, $i] = $(i + 1) }
-	function d(k) { return v[2, k] - v[1, k] }
+[ -d "$ev" ] || exit $rc
+
+echo 1 >"$ev/enable"
+echo >"$hyp/trace"
+echo 1 >"$hyp/tracing_on"
+"$(dirname "$0")/its-affinity-stress.sh" "${2:-300}" >/dev/null
+echo 0 >"$hyp/tracing_on"
+echo 0 >"$ev/enable"
+
+mem=$(dmesg | sed -n 's/.*ITS command queues isolated from the host: .*, \([0-9]*\) KiB.*/\1/p')
+awk -v mem="${mem:-0}" '
+	/ pkvm_its_batch / {
+		for (i = 1; i <= NF; i++) {
+			split($i, kv, "=")
+			if (kv[1] == "its" && kv[2] != 0)
+				next
+			v[kv[1]] += kv[2]
+		}
+		w++
+	}
 	END {
-		w = d("cwriter_writes")
 		printf "BENCH its_cost: cwriter_writes=%d traps_per_cwriter=%.2f", w,
-		       w ? d("traps") / w : 0
-		printf " commands_per_cwriter=%.2f refused=%d memory_bytes=%d", w ? d("commands") / w : 0,
-		       d("refused"), v[2, "memory"]
-		printf " host_mmio_recycles=%d\n", v[2, "host_mmio_recycles"]
-	}'
+		       w ? v["traps"] / w : 0
+		printf " commands_per_cwriter=%.2f refused=%d memory_bytes=%d\n",
+		       w ? v["cmds"] / w : 0, v["refused"], mem * 1024
+	}' "$hyp/trace"
 exit $rc

@@ -404,7 +404,8 @@ static const struct its_queue_hw_ops fake_hw = {
 };
 
 #define QSIZE		4096
-static u64 cmdq[QSIZE / 8], shadow[QSIZE / 8];
+/* Queues are little-endian, like the host this runs on. */
+static __le64 cmdq[QSIZE / 8], shadow[QSIZE / 8];
 static struct its_queue queue;
 
 static bool slot_is_sync(u64 off)

@@ -246,9 +246,9 @@ static u32 gen_intid(void)
 
 	switch (s & 7) {
 	case 0: case 1: case 2:
-		return ITS_LPI_BASE + k;
+		return GIC_LPI_OFFSET + k;
 	case 3:
-		return ITS_LPI_BASE - 1 - k;
+		return GIC_LPI_OFFSET - 1 - k;
 	case 4:
 		return (u32)(BIT_ULL(hw.lpi_bits) - 1 - (k & 3));
 	case 5:
@@ -584,7 +584,7 @@ static bool rdbase_valid(u64 rd)
 
 static bool lpi_valid(u64 intid)
 {
-	return intid >= ITS_LPI_BASE && intid < BIT_ULL(hw.lpi_bits);
+	return intid >= GIC_LPI_OFFSET && intid < BIT_ULL(hw.lpi_bits);
 }
 
 /*
@@ -1262,7 +1262,7 @@ static void host_burst(void)
 			c[2] = itt | BIT_ULL(63);
 		} else {
 			c[0] = GITS_CMD_MAPTI | (u64)devid << 32;
-			c[1] = i | (u64)(ITS_LPI_BASE + i) << 32;
+			c[1] = i | (u64)(GIC_LPI_OFFSET + i) << 32;
 		}
 		host_append(c);
 	}

@@ -125,8 +125,9 @@ int its_emu_setup_model(struct its_queue *q, const struct its_emu_hw_id *id, u64
 	its_emu_init_targets(q, id);
 
 	q->cbaser = cbaser;
-	q->cmdq = cmdq;
-	q->shadow = shadow;
+	/* The queues are little-endian, and so is the host the model runs on. */
+	q->cmdq = (__le64 *)cmdq;
+	q->shadow = (const __le64 *)shadow;
 
 	return its_queue_init(q) ? 0 : -1;
 }

@@ -20,39 +20,20 @@
  */
 
 #include <linux/align.h>
+#include <linux/bitfield.h>
 #include <linux/bits.h>
 #include <linux/compiler.h>
 #include <linux/irqchip/arm-gic-v3.h>
 
 #include <nvhe/its_cmd.h>
 
-/* Command fields (IHI 0069H, "ITS commands"): 64-bit word, shift, width. */
-struct its_cmd_field {
-	u8	word;
-	u8	shift;
-	u8	width;
-};
-
-static const struct its_cmd_field ITS_CMD_OPCODE	= { 0,  0,  8 };
-static const struct its_cmd_field ITS_CMD_DEVICEID	= { 0, 32, 32 };
-static const struct its_cmd_field ITS_CMD_EVENTID	= { 1,  0, 32 };
-static const struct its_cmd_field ITS_CMD_PINTID	= { 1, 32, 32 };
-static const struct its_cmd_field ITS_CMD_SIZE		= { 1,  0,  5 };
-static const struct its_cmd_field ITS_CMD_ICID		= { 2,  0, 16 };
-static const struct its_cmd_field ITS_CMD_ITT_ADDR	= { 2,  8, 44 };
-static const struct its_cmd_field ITS_CMD_RDBASE	= { 2, 16, 36 };
-static const struct its_cmd_field ITS_CMD_VALID		= { 2, 63,  1 };
-
-static u64 its_get(const u64 *cmd, struct its_cmd_field f)
-{
-	return (cmd[f.word] >> f.shift) & GENMASK_ULL(f.width - 1, 0);
-}
-
+/*
+ * Fields of a command, in CPU byte order (its_queue_copy_cmd() converts
+ * from the queue's little-endian): GITS_CMD_DW<dw>_<field> in arm-gic-v3.h.
+ */
+#define cmd_get(cmd, dw, field)		FIELD_GET(GITS_CMD_DW##dw##_##field, (cmd)[dw])
 /* Only ever ORs into a zeroed command: every other bit stays RES0. */
-static void its_set(u64 *cmd, struct its_cmd_field f, u64 val)
-{
-	cmd[f.word] |= (val & GENMASK_ULL(f.width - 1, 0)) << f.shift;
-}
+#define cmd_set(cmd, dw, field, val)	((cmd)[dw] |= FIELD_PREP(GITS_CMD_DW##dw##_##field, (val)))
 
 /* Not used by Linux, hence not in arm-gic-v3.h (IHI 0069H, VMAPI). */
 #define ITS_CMD_VMAPI		GITS_CMD_GICv4(GITS_CMD_MAPI)
@@ -107,7 +88,7 @@ static bool check_icid(const struct its_cmd_state *st, u32 icid)
  */
 static bool check_lpi(const struct its_cmd_state *st, u64 intid)
 {
-	return intid >= ITS_LPI_BASE && intid < BIT_ULL(st->lim.lpi_bits);
+	return intid >= GIC_LPI_OFFSET && intid < BIT_ULL(st->lim.lpi_bits);
 }
 
 /* RDbase must name one of the redistributors the driver handed over. */
@@ -132,8 +113,8 @@ static u64 itt_bytes(const struct its_cmd_state *st, u8 size)
 /* DeviceID, EventID: the device must be mapped and the event in its ITT. */
 static enum its_cmd_reason check_event(struct its_cmd_state *st, const u64 *in)
 {
-	u32 devid = its_get(in, ITS_CMD_DEVICEID);
-	u32 eventid = its_get(in, ITS_CMD_EVENTID);
+	u32 devid = cmd_get(in, 0, DEVICEID);
+	u32 eventid = cmd_get(in, 1, EVENTID);
 	struct its_dev_rec *dev;
 
 	if (!check_devid(st, devid))
@@ -151,9 +132,9 @@ static enum its_cmd_reason check_event(struct its_cmd_state *st, const u64 *in)
 
 static void encode_event(const u64 *in, u64 *out)
 {
-	its_set(out, ITS_CMD_OPCODE, its_get(in, ITS_CMD_OPCODE));
-	its_set(out, ITS_CMD_DEVICEID, its_get(in, ITS_CMD_DEVICEID));
-	its_set(out, ITS_CMD_EVENTID, its_get(in, ITS_CMD_EVENTID));
+	cmd_set(out, 0, OPCODE, cmd_get(in, 0, OPCODE));
+	cmd_set(out, 0, DEVICEID, cmd_get(in, 0, DEVICEID));
+	cmd_set(out, 1, EVENTID, cmd_get(in, 1, EVENTID));
 }
 
 /*
@@ -169,7 +150,7 @@ enum its_cmd_reason its_cmd_map_dev(struct its_cmd_state *st, u32 devid, u8 size
 		return ITS_CMD_BAD_DEVID;
 	if (size > st->lim.max_size)
 		return ITS_CMD_BAD_SIZE;
-	if (!IS_ALIGNED(itt, 256) || itt > GENMASK_ULL(51, 8))
+	if (itt & ~GITS_CMD_DW2_ITT_ADDR)
 		return ITS_CMD_BAD_ITT;
 
 	/* A second V=1 would orphan the pinned ITT of the first one. */
@@ -197,17 +178,17 @@ enum its_cmd_reason its_cmd_map_dev(struct its_cmd_state *st, u32 devid, u8 size
 static enum its_cmd_reason mapd_map(struct its_cmd_state *st, u32 devid,
 				    const u64 *in, u64 *out)
 {
-	u8 size = its_get(in, ITS_CMD_SIZE);
-	u64 itt = its_get(in, ITS_CMD_ITT_ADDR) << 8;
+	u8 size = cmd_get(in, 1, SIZE);
+	u64 itt = in[2] & GITS_CMD_DW2_ITT_ADDR;
 	enum its_cmd_reason ret;
 
 	ret = its_cmd_map_dev(st, devid, size, itt);
 	if (ret)
 		return ret;
 
-	its_set(out, ITS_CMD_SIZE, size);
-	its_set(out, ITS_CMD_ITT_ADDR, itt >> 8);
-	its_set(out, ITS_CMD_VALID, 1);
+	cmd_set(out, 1, SIZE, size);
+	out[2] |= itt;
+	cmd_set(out, 2, VALID, 1);
 
 	return ITS_CMD_OK;
 }
@@ -215,16 +196,16 @@ static enum its_cmd_reason mapd_map(struct its_cmd_state *st, u32 devid,
 /* MAPD: map or unmap a DeviceID to an ITT. */
 static enum its_cmd_reason handle_mapd(struct its_cmd_state *st, const u64 *in, u64 *out)
 {
-	u32 devid = its_get(in, ITS_CMD_DEVICEID);
+	u32 devid = cmd_get(in, 0, DEVICEID);
 	struct its_dev_rec *dev;
 
 	if (!check_devid(st, devid))
 		return ITS_CMD_BAD_DEVID;
 
-	its_set(out, ITS_CMD_OPCODE, GITS_CMD_MAPD);
-	its_set(out, ITS_CMD_DEVICEID, devid);
+	cmd_set(out, 0, OPCODE, GITS_CMD_MAPD);
+	cmd_set(out, 0, DEVICEID, devid);
 
-	if (its_get(in, ITS_CMD_VALID))
+	if (cmd_get(in, 2, VALID))
 		return mapd_map(st, devid, in, out);
 
 	/*
@@ -245,20 +226,20 @@ static enum its_cmd_reason handle_mapd(struct its_cmd_state *st, const u64 *in, 
 /* MAPC: map or unmap a collection to a redistributor. */
 static enum its_cmd_reason handle_mapc(struct its_cmd_state *st, const u64 *in, u64 *out)
 {
-	u32 icid = its_get(in, ITS_CMD_ICID);
-	u64 rdbase = its_get(in, ITS_CMD_RDBASE);
-	bool valid = its_get(in, ITS_CMD_VALID);
+	u32 icid = cmd_get(in, 2, ICID);
+	u64 rdbase = cmd_get(in, 2, RDBASE);
+	bool valid = cmd_get(in, 2, VALID);
 
 	if (!check_icid(st, icid))
 		return ITS_CMD_BAD_ICID;
 	if (valid && !check_rdbase(st, rdbase))
 		return ITS_CMD_BAD_RDBASE;
 
-	its_set(out, ITS_CMD_OPCODE, GITS_CMD_MAPC);
-	its_set(out, ITS_CMD_ICID, icid);
+	cmd_set(out, 0, OPCODE, GITS_CMD_MAPC);
+	cmd_set(out, 2, ICID, icid);
 	if (valid) {
-		its_set(out, ITS_CMD_RDBASE, rdbase);
-		its_set(out, ITS_CMD_VALID, 1);
+		cmd_set(out, 2, RDBASE, rdbase);
+		cmd_set(out, 2, VALID, 1);
 	}
 
 	return ITS_CMD_OK;
@@ -267,8 +248,8 @@ static enum its_cmd_reason handle_mapc(struct its_cmd_state *st, const u64 *in, 
 /* MAPTI, MAPI: map an event to a physical LPI and a collection. */
 static enum its_cmd_reason handle_mapti(struct its_cmd_state *st, const u64 *in, u64 *out)
 {
-	u8 op = its_get(in, ITS_CMD_OPCODE);
-	u32 icid = its_get(in, ITS_CMD_ICID);
+	u8 op = cmd_get(in, 0, OPCODE);
+	u32 icid = cmd_get(in, 2, ICID);
 	enum its_cmd_reason ret;
 	u64 intid;
 
@@ -277,7 +258,7 @@ static enum its_cmd_reason handle_mapti(struct its_cmd_state *st, const u64 *in,
 		return ret;
 
 	/* MAPI uses the EventID as the LPI INTID (IHI 0069H, MAPI). */
-	intid = op == GITS_CMD_MAPTI ? its_get(in, ITS_CMD_PINTID) : its_get(in, ITS_CMD_EVENTID);
+	intid = op == GITS_CMD_MAPTI ? cmd_get(in, 1, PINTID) : cmd_get(in, 1, EVENTID);
 	if (!check_lpi(st, intid))
 		return ITS_CMD_BAD_INTID;
 	if (!check_icid(st, icid))
@@ -285,8 +266,8 @@ static enum its_cmd_reason handle_mapti(struct its_cmd_state *st, const u64 *in,
 
 	encode_event(in, out);
 	if (op == GITS_CMD_MAPTI)
-		its_set(out, ITS_CMD_PINTID, intid);
-	its_set(out, ITS_CMD_ICID, icid);
+		cmd_set(out, 1, PINTID, intid);
+	cmd_set(out, 2, ICID, icid);
 
 	return ITS_CMD_OK;
 }
@@ -294,7 +275,7 @@ static enum its_cmd_reason handle_mapti(struct its_cmd_state *st, const u64 *in,
 /* MOVI: retarget an event to another collection. */
 static enum its_cmd_reason handle_movi(struct its_cmd_state *st, const u64 *in, u64 *out)
 {
-	u32 icid = its_get(in, ITS_CMD_ICID);
+	u32 icid = cmd_get(in, 2, ICID);
 	enum its_cmd_reason ret;
 
 	ret = check_event(st, in);
@@ -304,7 +285,7 @@ static enum its_cmd_reason handle_movi(struct its_cmd_state *st, const u64 *in, 
 		return ITS_CMD_BAD_ICID;
 
 	encode_event(in, out);
-	its_set(out, ITS_CMD_ICID, icid);
+	cmd_set(out, 2, ICID, icid);
 
 	return ITS_CMD_OK;
 }
@@ -326,13 +307,13 @@ static enum its_cmd_reason handle_event(struct its_cmd_state *st, const u64 *in,
 /* INVALL: re-read the configuration of every LPI of a collection. */
 static enum its_cmd_reason handle_invall(struct its_cmd_state *st, const u64 *in, u64 *out)
 {
-	u32 icid = its_get(in, ITS_CMD_ICID);
+	u32 icid = cmd_get(in, 2, ICID);
 
 	if (!check_icid(st, icid))
 		return ITS_CMD_BAD_ICID;
 
-	its_set(out, ITS_CMD_OPCODE, GITS_CMD_INVALL);
-	its_set(out, ITS_CMD_ICID, icid);
+	cmd_set(out, 0, OPCODE, GITS_CMD_INVALL);
+	cmd_set(out, 2, ICID, icid);
 
 	return ITS_CMD_OK;
 }
@@ -340,13 +321,13 @@ static enum its_cmd_reason handle_invall(struct its_cmd_state *st, const u64 *in
 /* SYNC: wait for the effects of earlier commands on one redistributor. */
 static enum its_cmd_reason handle_sync(struct its_cmd_state *st, const u64 *in, u64 *out)
 {
-	u64 rdbase = its_get(in, ITS_CMD_RDBASE);
+	u64 rdbase = cmd_get(in, 2, RDBASE);
 
 	if (!check_rdbase(st, rdbase))
 		return ITS_CMD_BAD_RDBASE;
 
-	its_set(out, ITS_CMD_OPCODE, GITS_CMD_SYNC);
-	its_set(out, ITS_CMD_RDBASE, rdbase);
+	cmd_set(out, 0, OPCODE, GITS_CMD_SYNC);
+	cmd_set(out, 2, RDBASE, rdbase);
 
 	return ITS_CMD_OK;
 }
@@ -361,13 +342,13 @@ void its_cmd_encode_sync(const struct its_cmd_state *st, u64 *out)
 	u32 t = st->sync_target < st->lim.nr_targets ? st->sync_target : 0;
 
 	its_cmd_zero(out);
-	its_set(out, ITS_CMD_OPCODE, GITS_CMD_SYNC);
-	its_set(out, ITS_CMD_RDBASE, st->lim.targets[t]);
+	cmd_set(out, 0, OPCODE, GITS_CMD_SYNC);
+	cmd_set(out, 2, RDBASE, st->lim.targets[t]);
 }
 
 static enum its_cmd_reason dispatch(struct its_cmd_state *st, const u64 *in, u64 *out)
 {
-	u8 op = its_get(in, ITS_CMD_OPCODE);
+	u8 op = cmd_get(in, 0, OPCODE);
 
 	switch (op) {
 	case GITS_CMD_MAPD:
@@ -458,7 +439,7 @@ void its_cmd_retire(struct its_cmd_state *st, u64 done_seq)
 /* CWRITER/CREADR hold a 32-byte aligned offset in bits [19:5] (IHI 0069H, GITS_CWRITER). */
 bool its_queue_offset_valid(u64 off, u64 qsize)
 {
-	return !(off & ~ITS_QUEUE_OFFSET) && off < qsize;
+	return !(off & ~GITS_CMDQ_OFFSET) && off < qsize;
 }
 
 /* Bytes of commands written but not yet read, accounting for wrap-around. */
@@ -488,9 +469,6 @@ u64 its_queue_next(u64 off, u64 qsize)
  *  - GITS_CBASER is reset only when the ITS executed every command, and
  *    the ITS is only enabled on the queue and tables the hypervisor set.
  */
-#define GITS_CWRITER_RETRY	BIT_ULL(0)
-#define GITS_CREADR_STALLED	BIT_ULL(0)
-
 static u64 its_queue_hw_read(struct its_queue *q, u32 offset)
 {
 	return q->hw->read(q->hw_priv, offset);
@@ -523,11 +501,11 @@ static void its_queue_publish(struct its_queue *q)
 /* Write one command into the slot at @off of the real queue. */
 static void its_queue_put(struct its_queue *q, u64 off, const u64 *cmd)
 {
-	u64 *dst = q->cmdq + off / sizeof(u64);
+	__le64 *dst = q->cmdq + off / sizeof(u64);
 	unsigned int i;
 
 	for (i = 0; i < ITS_CMD_DWORDS; i++)
-		WRITE_ONCE(dst[i], cmd[i]);
+		WRITE_ONCE(dst[i], cpu_to_le64(cmd[i]));
 
 	if (q->flush)
 		q->hw->clean(dst, ITS_CMD_BYTES);
@@ -566,7 +544,7 @@ static void its_queue_advance(struct its_queue *q)
 		return;
 	}
 
-	rd = its_queue_hw_read(q, GITS_CREADR) & ITS_QUEUE_OFFSET;
+	rd = its_queue_hw_read(q, GITS_CREADR) & GITS_CMDQ_OFFSET;
 	if (!its_queue_creadr_plausible(q, rd))
 		return;
 
@@ -626,8 +604,8 @@ bool its_queue_init(struct its_queue *q)
 	 * wrap below zero because of commands posted before the handover.
 	 */
 	q->cmds.seq = q->qsize / ITS_CMD_BYTES;
-	q->cwriter = its_queue_hw_read(q, GITS_CWRITER) & ITS_QUEUE_OFFSET;
-	q->creadr = its_queue_hw_read(q, GITS_CREADR) & ITS_QUEUE_OFFSET;
+	q->cwriter = its_queue_hw_read(q, GITS_CWRITER) & GITS_CMDQ_OFFSET;
+	q->creadr = its_queue_hw_read(q, GITS_CREADR) & GITS_CMDQ_OFFSET;
 	if (!its_queue_offset_valid(q->cwriter, q->qsize) ||
 	    !its_queue_offset_valid(q->creadr, q->qsize))
 		return false;
@@ -642,15 +620,18 @@ bool its_queue_init(struct its_queue *q)
 
 static void its_queue_copy_cmd(struct its_queue *q, u64 off)
 {
-	const u64 *src = q->shadow + off / sizeof(u64);
+	const __le64 *src = q->shadow + off / sizeof(u64);
 	u64 in[ITS_CMD_DWORDS], out[ITS_CMD_DWORDS];
+	enum its_cmd_reason why;
 	unsigned int i;
 
 	/* Check a private copy: the host can rewrite the shadow at any time. */
 	for (i = 0; i < ITS_CMD_DWORDS; i++)
-		in[i] = READ_ONCE(src[i]);
+		in[i] = le64_to_cpu(READ_ONCE(src[i]));
 
-	its_cmd_check(&q->cmds, in, out);
+	why = its_cmd_check(&q->cmds, in, out);
+	if (why != ITS_CMD_OK && q->hw->refused)
+		q->hw->refused(q->hw_priv, in, why);
 	its_queue_put(q, off, out);
 }
 
@@ -676,7 +657,6 @@ bool its_queue_write_cwriter(struct its_queue *q, u64 val)
 	u64 retry = val & GITS_CWRITER_RETRY;
 	u64 off;
 
-	q->nr_cwriter_writes++;
 	val &= ~GITS_CWRITER_RETRY;
 	if (!its_queue_offset_valid(val, q->qsize))
 		return false;
@@ -761,8 +741,8 @@ bool its_queue_write_baser(struct its_queue *q, unsigned int n)
 /* The queue and table registers hold what the hypervisor programmed. */
 static bool its_queue_hw_intact(struct its_queue *q)
 {
-	u64 rd = its_queue_hw_read(q, GITS_CREADR) & ITS_QUEUE_OFFSET;
-	u64 wr = its_queue_hw_read(q, GITS_CWRITER) & ITS_QUEUE_OFFSET;
+	u64 rd = its_queue_hw_read(q, GITS_CREADR) & GITS_CMDQ_OFFSET;
+	u64 wr = its_queue_hw_read(q, GITS_CWRITER) & GITS_CMDQ_OFFSET;
 	unsigned int n;
 
 	if (its_queue_hw_read(q, GITS_CBASER) != q->cbaser || wr != q->cwriter)

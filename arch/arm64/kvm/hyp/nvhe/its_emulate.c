@@ -37,6 +37,8 @@
 #include <linux/io.h>
 #include <linux/irqchip/arm-gic-v3.h>
 
+#include <asm/kvm_hyp.h>
+#include <asm/kvm_hypevents.h>
 #include <asm/kvm_mmu.h>
 #include <asm/kvm_pkvm.h>
 
@@ -76,7 +78,8 @@ struct its_emu {
 	struct its_queue	q;
 	u64			host_cbaser;	/* reported to the host */
 	struct its_table	tables[GITS_BASER_NR_REGS];
-	u64			nr_traps;
+	u8			id;		/* in trace events: handover order */
+	u32			traps;		/* since the last pkvm_its_batch event */
 };
 
 /* Host pages the ITS driver set aside for ITTs, pinned while claimed. */
@@ -96,6 +99,11 @@ static unsigned int its_nr;
 static DEFINE_HYP_SPINLOCK(its_setup_lock);
 static bool its_setup_closed;
 static bool its_setup_failed;
+/*
+ * Set by __pkvm_its_isolate() once every ITS was handed over: until then,
+ * and for good if that never happens, protected VMs are refused.
+ */
+static bool its_isolated;
 /* Between PSCI SYSTEM_SUSPEND and the resume: see pkvm_its_system_suspend(). */
 static bool its_suspending;
 /* Private copy of the host's description of the ITS being set up. */
@@ -197,11 +205,34 @@ static void its_queue_clean(void *addr, size_t size)
 	kvm_flush_dcache_to_poc(addr, size);
 }
 
+static void its_queue_refused(void *hw, const u64 *cmd, enum its_cmd_reason why)
+{
+	struct its_emu *its = hw;
+
+	trace_pkvm_its_cmd_refuse(its->id, FIELD_GET(GITS_CMD_DW0_OPCODE, cmd[0]),
+				  FIELD_GET(GITS_CMD_DW0_DEVICEID, cmd[0]),
+				  FIELD_GET(GITS_CMD_DW1_EVENTID, cmd[1]), why);
+}
+
 static const struct its_queue_hw_ops its_queue_hw_ops = {
-	.read	= its_queue_read,
-	.write	= its_queue_write,
-	.clean	= its_queue_clean,
+	.read		= its_queue_read,
+	.write		= its_queue_write,
+	.clean		= its_queue_clean,
+	.refused	= its_queue_refused,
 };
+
+/* One trace event per batch: what it cost the host to hand it over. */
+static bool its_emu_write_cwriter(struct its_emu *its, u64 val)
+{
+	u64 seq = its->q.cmds.seq, refused = its->q.cmds.nr_refused;
+	bool ret = its_queue_write_cwriter(&its->q, val);
+
+	trace_pkvm_its_batch(its->id, its->q.cmds.seq - seq, its->q.cmds.nr_refused - refused,
+			     its->traps);
+	its->traps = 0;
+
+	return ret;
+}
 
 static bool its_emu_write(struct its_emu *its, struct host_mmio_access *acc)
 {
@@ -218,7 +249,7 @@ static bool its_emu_write(struct its_emu *its, struct host_mmio_access *acc)
 		/* The top half is RES0: accept zero, never a misaligned write. */
 		if (hi)
 			return !acc->val;
-		return its_queue_write_cwriter(&its->q, acc->val);
+		return its_emu_write_cwriter(its, acc->val);
 	case GITS_BASER ... GITS_BASER + (GITS_BASER_NR_REGS - 1) * sizeof(u64):
 		return its_queue_write_baser(&its->q, (reg - GITS_BASER) / sizeof(u64));
 	default:
@@ -303,7 +334,7 @@ static bool its_emu_handle(void *priv, struct host_mmio_access *acc)
 		return false;
 
 	hyp_spin_lock(&its->lock);
-	its->nr_traps++;
+	its->traps++;
 	its->q.cmds.sync_target = its_this_cpu_rdist();
 	ret = acc->write ? its_emu_write(its, acc) : its_emu_read(its, acc);
 	hyp_spin_unlock(&its->lock);
@@ -358,7 +389,7 @@ static u64 its_baser_pa(u64 baser)
 /* The LPI property table covers INTIDs 8192 .. 2^(IDbits + 1) - 1. */
 static int its_pin_prop_table(u64 pa, u8 idbits)
 {
-	u64 end = pa + BIT_ULL(idbits + 1) - ITS_LPI_BASE;
+	u64 end = pa + BIT_ULL(idbits + 1) - GIC_LPI_OFFSET;
 	u64 first = hyp_phys_to_pfn(pa);
 
 	return __pkvm_host_pin_device_pages(first, PFN_UP(end) - first);
@@ -474,7 +505,7 @@ static bool its_rdist_lpi_op_is_sane(struct its_rdist *rd, struct host_mmio_acce
 	if (acc->offset == GICR_INVALLR)
 		return !intid;
 
-	return intid >= ITS_LPI_BASE && intid < BIT_ULL(its_prop_idbits + 1);
+	return intid >= GIC_LPI_OFFSET && intid < BIT_ULL(its_prop_idbits + 1);
 }
 
 /*
@@ -1229,6 +1260,7 @@ static int __pkvm_its_init(u64 pfn, u64 nr_pages)
 	memcpy(&its_desc, its, sizeof(its_desc));
 	memset(its, 0, nr_pages * PAGE_SIZE);
 
+	its->id = its_nr;
 	ret = its_emu_setup(its, &its_desc);
 	if (!ret)
 		its_emus[its_nr++] = its;
@@ -1342,51 +1374,27 @@ void pkvm_its_finalize(void)
 	hyp_spin_unlock(&its_setup_lock);
 }
 
-bool pkvm_its_isolation_failed(void)
+/*
+ * __pkvm_its_isolate: the host handed over the @nr_its ITSs the firmware
+ * describes, and each handover succeeded. Only then are protected VMs allowed.
+ */
+int pkvm_its_isolate(u64 nr_its)
 {
-	return READ_ONCE(its_setup_failed);
-}
-
-static u64 its_emu_stat(struct its_emu *its, u64 stat)
-{
-	switch (stat) {
-	case KVM_HYP_ITS_STAT_REFUSED:
-		return its->q.cmds.nr_refused;
-	case KVM_HYP_ITS_STAT_LAST_REASON:
-		return its->q.cmds.last_reason;
-	case KVM_HYP_ITS_STAT_COMMANDS:
-		return its->q.cmds.seq;
-	case KVM_HYP_ITS_STAT_CWRITER_WRITES:
-		return its->q.nr_cwriter_writes;
-	case KVM_HYP_ITS_STAT_TRAPS:
-		return its->nr_traps;
-	case KVM_HYP_ITS_STAT_MEMORY:
-		/* The donated state, and the shadow queue, the size of the real one. */
-		return KVM_HYP_ITS_STATE_PAGES * PAGE_SIZE + its->q.qsize;
-	case KVM_HYP_ITS_STAT_HOST_MMIO_RECYCLES:
-		return pkvm_host_mmio_recycles();
-	default:
-		return 0;
-	}
-}
-
-/* Counters of one ITS, for the host to show: see enum kvm_hyp_its_stat. */
-int pkvm_its_get_stat(u64 idx, u64 stat, u64 *val)
-{
-	struct its_emu *its;
-
-	if (stat >= KVM_HYP_ITS_NR_STATS)
-		return -EINVAL;
+	int ret = -ENODEV;
 
 	hyp_spin_lock(&its_setup_lock);
-	its = idx < its_nr ? its_emus[idx] : NULL;
+	if (its_setup_closed)
+		ret = -EPERM;
+	else if (!its_setup_failed && nr_its == its_nr)
+		ret = 0;
+	if (!its_setup_closed)
+		WRITE_ONCE(its_isolated, !ret);
 	hyp_spin_unlock(&its_setup_lock);
-	if (!its)
-		return -ENOENT;
 
-	hyp_spin_lock(&its->lock);
-	*val = its_emu_stat(its, stat);
-	hyp_spin_unlock(&its->lock);
+	return ret;
+}
 
-	return 0;
+bool pkvm_its_isolated(void)
+{
+	return READ_ONCE(its_isolated);
 }

@@ -16,8 +16,6 @@
 #include <linux/types.h>
 
 #define ITS_CMD_BYTES		32
-/* The first LPI INTID (IHI 0069H, "INTIDs"). */
-#define ITS_LPI_BASE		8192
 #define ITS_CMD_DWORDS		(ITS_CMD_BYTES / sizeof(u64))
 
 /* Devices the hypervisor can track per ITS (one ITT mapping each). */
@@ -100,9 +98,6 @@ enum its_cmd_reason its_cmd_map_dev(struct its_cmd_state *st, u32 devid, u8 size
 void its_cmd_encode_sync(const struct its_cmd_state *st, u64 *out);
 void its_cmd_retire(struct its_cmd_state *st, u64 done_seq);
 
-/* The queue offset in GITS_CWRITER and GITS_CREADR (IHI 0069H, GITS_CWRITER). */
-#define ITS_QUEUE_OFFSET	GENMASK_ULL(19, 5)
-
 /* Command queue arithmetic: byte offsets in a queue of @qsize bytes. */
 bool its_queue_offset_valid(u64 off, u64 qsize);
 u64 its_queue_used(u64 rd, u64 wr, u64 qsize);
@@ -117,6 +112,8 @@ struct its_queue_hw_ops {
 	u64 (*read)(void *hw, u32 offset);
 	void (*write)(void *hw, u32 offset, u64 val);
 	void (*clean)(void *addr, size_t size);
+	/* Optional: told about each refused command, as the host wrote it. */
+	void (*refused)(void *hw, const u64 *cmd, enum its_cmd_reason why);
 };
 
 /*
@@ -129,8 +126,8 @@ struct its_queue {
 	struct its_cmd_state		cmds;
 	const struct its_queue_hw_ops	*hw;
 	void				*hw_priv;
-	u64				*cmdq;		/* read by the ITS, hypervisor-owned */
-	const u64			*shadow;	/* written by the host */
+	__le64				*cmdq;		/* read by the ITS, hypervisor-owned */
+	const __le64			*shadow;	/* written by the host */
 	u64				qsize;
 	u64				cbaser;		/* programmed by the hypervisor */
 	u64				baser[GITS_BASER_NR_REGS];
@@ -140,7 +137,6 @@ struct its_queue {
 	bool				stopped;	/* see its_queue_stop() */
 	bool				suspending;	/* see its_queue_suspend() */
 	bool				flush;		/* ITS does not snoop the queue */
-	u64				nr_cwriter_writes;
 };
 
 bool its_queue_init(struct its_queue *q);

@@ -8,9 +8,9 @@ int pkvm_its_init(u64 pfn, u64 nr_pages);
 void pkvm_its_finalize(void);
 void pkvm_its_system_suspend(void);
 void pkvm_its_system_resume(void);
-bool pkvm_its_isolation_failed(void);
+int pkvm_its_isolate(u64 nr_its);
+bool pkvm_its_isolated(void);
 int pkvm_its_claim_itt(u64 pfn, u64 nr_pages);
 int pkvm_its_release_itt(u64 pfn, u64 nr_pages);
-int pkvm_its_get_stat(u64 idx, u64 stat, u64 *val);
 
 #endif /* __KVM_NVHE_ITS_EMULATE_H__ */

@@ -91,7 +91,7 @@ boot_cell()	# cell: boot it, console to its log, "rc secs" to log.rc
 	start=$(date +%s)
 	# shellcheck disable=SC2086 # an option or nothing
 	"$TOP/scripts/boot-qemu.sh" --gic "$gic" --mode "$mode" --suite "$suite" $its_off \
-		--append "pkvmits.kernel=$name $append" --timeout "$tmo" "$image" "$initrd" \
+		--append "$append" --timeout "$tmo" "$image" "$initrd" \
 		>"$log" 2>&1 || rc=$?
 	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
 	echo "$rc $(($(date +%s) - start))" >"$log.rc"

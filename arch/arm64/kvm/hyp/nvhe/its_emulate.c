@@ -30,7 +30,10 @@
  * GICv4 frames that could make the GIC reach memory.
  *
  * One lock per ITS serialises the host's CPUs on the queue and the device
- * records; it is never held while waiting for the hardware.
+ * records; it is never held while waiting for the hardware. Locks nest in
+ * this order: its_setup_lock (the handovers and what they decide), an ITS's
+ * lock, then the host's page-state lock, which the mem_protect.c helpers
+ * take.
  */
 
 #include <linux/bitfield.h>
@@ -147,7 +150,9 @@ static u8 its_prop_idbits;
 /*
  * Makes checking a redistributor's LPI tables and setting its EnableLPIs
  * one step: no GICR_PROPBASER or GICR_PENDBASER write slips in between.
- * Nests inside an ITS lock at handover.
+ * Also protects the its_prop_* above and what struct its_rdist records of
+ * the tables. Nests inside an ITS lock at handover, and outside the host's
+ * page-state lock.
  */
 static DEFINE_HYP_SPINLOCK(its_rdist_lock);
 
@@ -1210,24 +1215,47 @@ static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *des
 		its->q.baser[i] = readq_relaxed(its->base + GITS_BASER + i * sizeof(u64));
 
 	ret = its_find_rdists(desc);
-	if (!ret) {
-		its_emu_init_limits(its, typer);
-		its_emu_init_targets(its, typer);
-		ret = its_emu_adopt_devices(its, desc);
-	}
-	if (!ret)
-		ret = its_emu_check_cbaser(its, desc);
-	if (!ret)
-		ret = its_emu_take_queues(its, desc);
-	if (!ret)
-		ret = its_emu_take_tables(its);
-	if (!ret)
-		ret = its_take_rdists();
-	if (!ret && !its_queue_init(&its->q))
-		ret = -EINVAL;
-	/* On failure the handler sees qsize == 0: the ITS stays fenced off. */
 	if (ret)
-		its->q.qsize = 0;
+		goto fence;
+
+	its_emu_init_limits(its, typer);
+	its_emu_init_targets(its, typer);
+	ret = its_emu_adopt_devices(its, desc);
+	if (ret)
+		goto fence;
+
+	ret = its_emu_check_cbaser(its, desc);
+	if (ret)
+		goto fence;
+
+	ret = its_emu_take_queues(its, desc);
+	if (ret)
+		goto fence;
+
+	ret = its_emu_take_tables(its);
+	if (ret)
+		goto fence;
+
+	ret = its_take_rdists();
+	if (ret)
+		goto fence;
+
+	if (!its_queue_init(&its->q)) {
+		ret = -EINVAL;
+		goto fence;
+	}
+	hyp_spin_unlock(&its->lock);
+
+	return 0;
+
+fence:
+	/*
+	 * Nothing taken so far can be given back: MMIO donations are one way,
+	 * and the host driver may already rely on the pages pinned. Instead,
+	 * the handler sees qsize == 0 and refuses every access: the ITS stays
+	 * fenced off, and the failure makes protected VMs refused.
+	 */
+	its->q.qsize = 0;
 	hyp_spin_unlock(&its->lock);
 
 	return ret;

@@ -16,7 +16,7 @@ IMAGE := $(SERIES_OUT)/arch/arm64/boot/Image
 BASE_IMAGE := $(BASE_OUT)/arch/arm64/boot/Image
 INITRAMFS := $(CACHE)/initramfs.cpio.gz
 CELL ?= gic3-hvhe
-CELLS ?= gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe
+CELLS ?= $(shell . $(S)/lib.sh 2>/dev/null; echo "$$ALL_CELLS")
 
 FUZZ_TIME ?= 1800
 

@@ -25,8 +25,7 @@ was blocked, one that failed ("attack landed:") that it landed, one that
 was skipped n/a (the skip reason follows on a comment line). A test that
 failed without "attack landed:" broke by itself ("test error:", a timeout
 or a crash): it shows as n/a with "test error: ..." and fails either way.
-Logs of older test binaries that print the ATTACK lines themselves are
-read too. The results are then judged:
+The results are then judged:
   base:   every attack reports landed, or n/a with a reason where the cell
           cannot express it; "blocked" on the base means the test cannot
           see its attack, a broken test.
@@ -37,7 +36,7 @@ EOT
 }
 
 expect=$TOP/tests/attack-expect.txt
-cells="gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe"
+cells=$ALL_CELLS
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h|--help) usage; exit 0 ;;
@@ -83,27 +82,6 @@ derive()
 				return name "\tlanded\t"
 			return name "\tn/a\ttest error: " (err != "" ? err : "failed without a verdict")
 		}
-		# Older binaries printed the verdict themselves, the reason of
-		# an n/a on the next line.
-		legacy != "" {
-			why = ""
-			if ($0 ~ /^# # /) {
-				why = $0
-				sub(/^# # /, "", why)
-			}
-			print legacy "\tn/a\t" why
-			legacy = ""
-		}
-		/^# ATTACK [a-z0-9_]+ kernel=/ {
-			r = $0
-			sub(/.* result=/, "", r)
-			sub(/ .*/, "", r)
-			if (r == "n/a")
-				legacy = $3
-			else
-				print $3 "\t" r "\t"
-			next
-		}
 		/^# arm64\/pkvm_its_/ { in_test = 1; next }
 		/^(not )?ok [0-9]+ / { in_test = 0; next }
 		!in_test { next }
@@ -126,7 +104,6 @@ derive()
 			print result("not ok", rest)
 			next
 		}
-		END { if (legacy != "") print legacy "\tn/a\t" }
 		' "$f"
 	done
 }

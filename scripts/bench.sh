@@ -27,7 +27,7 @@ about 15% from run to run: compare medians, not single runs.
 EOT
 }
 
-rounds=5 cells="gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe"
+rounds=5 cells=$ALL_CELLS
 base=$CACHE/build/base/arch/arm64/boot/Image
 while [ $# -gt 0 ]; do
 	case $1 in

@@ -23,6 +23,10 @@ TREE=${TREE:-$CACHE/linux}		# work tree with the series applied
 # shellcheck disable=SC2034
 BRANCH=pkvm-its
 
+# The QEMU test matrix: GICv3 or GICv4 (QEMU's gic-version=3/4), hVHE or
+# nVHE. Every script that walks cells takes its default from here.
+ALL_CELLS="gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe"
+
 ARCH=arm64
 CROSS_COMPILE=${CROSS_COMPILE:-aarch64-linux-gnu-}
 export ARCH CROSS_COMPILE

@@ -36,7 +36,7 @@ A summary per cell goes to stderr; TAP to stdout.
 EOT
 }
 
-DEFAULT_CELLS="gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe"
+DEFAULT_CELLS=$ALL_CELLS
 JOBS_DEFAULT=$(nproc)
 name=series suite=pvm,regress cells=$DEFAULT_CELLS tmo=900 jobs=$JOBS_DEFAULT require=
 append='' tag='' its_off=

@@ -13,9 +13,9 @@ usage: ${0##*/}
 
 Runs "git format-patch" over base..$BRANCH in $TREE into patches/, with
 a cover letter (patches/0000-cover-letter.txt, so that "git am
-patches/*.patch" works) whose subject and text come from
-series/cover-letter.txt,
-and copies every file the series adds into the overlay directories
+patches/*.patch" works) that keeps the subject and text of the one
+already there (edit them in that file; the shortlog and diffstat are
+regenerated), and copies every file the series adds into the overlay directories
 (arch/ drivers/ include/ tools/ Documentation/) of this repository,
 removing overlay files the series no longer adds. Patch files keep stable
 names and contents (zeroed commit ids; an unchanged cover letter keeps its
@@ -38,7 +38,24 @@ git rev-parse -q --verify "refs/heads/$BRANCH" >/dev/null || die "no branch $BRA
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-git -c "branch.$BRANCH.description=$(cat "$TOP/series/cover-letter.txt")" \
+# The cover letter's subject and text, from the current cover letter:
+# the subject without "[PATCH nn/nn] ", and the text up to the shortlog
+# ("Author Name (N):").
+cover_description()
+{
+	awk '
+	!hdr && /^Subject: / { subj = $0; sub(/^Subject: (\[[^]]*\] )?/, "", subj); insubj = 1; next }
+	!hdr && insubj && /^ / { subj = subj $0; next }
+	!hdr && /^$/ { hdr = 1; print subj; print ""; next }
+	!hdr { insubj = 0; next }
+	/^[^ ].* \([0-9]+\):$/ { exit }
+	{ body[++n] = $0 }
+	END { while (n > 0 && body[n] == "") n--; for (i = 1; i <= n; i++) print body[i] }
+	' "$1"
+}
+[ -f "$TOP/patches/0000-cover-letter.txt" ] || die "no patches/0000-cover-letter.txt to take the cover letter from"
+desc=$(cover_description "$TOP/patches/0000-cover-letter.txt")
+git -c "branch.$BRANCH.description=$desc" \
 	format-patch -q --cover-letter --cover-from-description=subject \
 	--zero-commit --no-signature -o "$tmp" base.."$BRANCH"
 

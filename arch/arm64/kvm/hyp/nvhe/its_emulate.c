@@ -1404,19 +1404,23 @@ void pkvm_its_finalize(void)
 
 /*
  * __pkvm_its_isolate: the host handed over the @nr_its ITSs the firmware
- * describes, and each handover succeeded. Only then are protected VMs allowed.
+ * describes, and each handover succeeded. Only then are protected VMs
+ * allowed. The decision is final: no ITS can be handed over after it,
+ * which could fail and leave an ITS with the host.
  */
 int pkvm_its_isolate(u64 nr_its)
 {
 	int ret = -ENODEV;
 
 	hyp_spin_lock(&its_setup_lock);
-	if (its_setup_closed)
+	if (its_setup_closed) {
 		ret = -EPERM;
-	else if (!its_setup_failed && nr_its == its_nr)
-		ret = 0;
-	if (!its_setup_closed)
+	} else {
+		if (!its_setup_failed && nr_its == its_nr)
+			ret = 0;
 		WRITE_ONCE(its_isolated, !ret);
+		its_setup_closed = true;
+	}
 	hyp_spin_unlock(&its_setup_lock);
 
 	return ret;

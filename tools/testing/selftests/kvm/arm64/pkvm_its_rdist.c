@@ -852,10 +852,30 @@ PKVM_ITS_ATTACK_TEST(its_rdist, direct_lpi_out_of_range, LAYOUT_NONE, 23)
 	attack_set(c, ATTACK_NA, "QEMU's redistributors have no DirectLPI");
 }
 
-/* GICv4.1: GICR_INVALLR with V=1 makes a redistributor read a vPE's VCONF. */
+/* An LPI property table at physical address 0, once taken for "none yet". */
 PKVM_ITS_ATTACK_TEST(its_rdist, prop_table_at_pa0, LAYOUT_NONE, 25)
 {
 	attack_set(c, ATTACK_NA, "the virt machine's memory starts at 1 GiB");
+}
+
+/*
+ * A GICv5 whose CPUs also implement the GICv3 CPU interface: KVM offers
+ * GICv3 guests, while the GICv5 IRS and ITSs write memory at addresses the
+ * host programs. Protected VMs must be refused there.
+ */
+PKVM_ITS_ATTACK_TEST(its_rdist, gicv5_host, LAYOUT_NONE, 26)
+{
+	attack_set(c, ATTACK_NA, "QEMU 7.2 has no GICv5");
+}
+
+/*
+ * The host declares its ITSs isolated, then hands one more over, which
+ * fails and leaves that ITS with the host. Only a host that pKVM has not
+ * deprivileged yet can make the hypercalls in that order.
+ */
+PKVM_ITS_ATTACK_TEST(its_rdist, handover_after_isolate, LAYOUT_NONE, 27)
+{
+	attack_set(c, ATTACK_NA, "needs kernel code that runs before pKVM is finalised");
 }
 
 int main(int argc, char *argv[])

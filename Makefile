@@ -10,7 +10,10 @@ S := scripts
 CACHE ?= $(or $(PKVM_ITS_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/pkvm-its)
 export PKVM_ITS_CACHE := $(CACHE)
 
-SERIES_OUT := $(CACHE)/build/series
+# make run builds where make check does: the series as applied from
+# patches/ in $(CACHE)/check, built in $(CACHE)/build/check.
+SERIES_TREE := $(CACHE)/check
+SERIES_OUT := $(CACHE)/build/check
 BASE_OUT := $(CACHE)/build/base
 IMAGE := $(SERIES_OUT)/arch/arm64/boot/Image
 BASE_IMAGE := $(BASE_OUT)/arch/arm64/boot/Image
@@ -59,9 +62,10 @@ tree: base
 export:
 	@$(S)/export.sh
 
-build: tree
-	@$(S)/build-kernel.sh $(CACHE)/linux $(SERIES_OUT) >/dev/null
-	@$(S)/build-selftests.sh $(CACHE)/linux $(SERIES_OUT) >/dev/null
+build: base
+	@$(S)/check-series.sh --tree >/dev/null
+	@$(S)/build-kernel.sh $(SERIES_TREE) $(SERIES_OUT) >/dev/null
+	@$(S)/build-selftests.sh $(SERIES_TREE) $(SERIES_OUT) >/dev/null
 
 initramfs: build
 	@$(S)/mkinitramfs.sh $(INITRAMFS) $(SERIES_OUT)/kselftest/kvm

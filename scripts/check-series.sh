@@ -10,7 +10,7 @@ set -eu
 usage()
 {
 	cat <<EOT
-usage: ${0##*/} [--quick]
+usage: ${0##*/} [--quick | --tree]
 
 Builds the unpatched base in a scratch work tree ($CACHE/check, output
 $CACHE/build/base), applies patches/ there with "git am", then:
@@ -27,13 +27,17 @@ $CACHE/build/base), applies patches/ there with "git am", then:
   4. runs sparse (make C=2) over the C files the series touches, failing
      on any warning the base does not have.
 --quick does 1 and 2 only, and builds nothing. Output is TAP; exit status 1 on any failure.
+--tree only makes $CACHE/check hold the series (nothing when it already
+holds exactly patches/), for "make run" to build where "make check" did.
 EOT
 }
 
 quick=
+tree_only=
 case "${1:-}" in
 -h|--help) usage; exit 0 ;;
 --quick) quick=1 ;;
+--tree) quick=1 tree_only=1 ;;
 "") ;;
 *) usage >&2; exit 2 ;;
 esac
@@ -43,6 +47,13 @@ esac
 # deliberately broken runs never touch the tree make check tests.
 CHK=${CHECK_TREE:-$CACHE/check}
 OUT=$CACHE/build/check
+# What $CHK holds once patches/ is applied: the patches' hash and the commit.
+STAMP=$CHK.stamp
+patches_hash=$(cat "$TOP"/patches/*.patch | sha1sum | cut -c1-40)
+if [ -n "$tree_only" ] && [ -f "$STAMP" ] &&
+   [ "$(cat "$STAMP")" = "$patches_hash $(git -C "$CHK" rev-parse HEAD 2>/dev/null)" ]; then
+	exit 0
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0 failed=0
@@ -129,6 +140,8 @@ for p in $patches; do
 	fi
 done
 result OK "series applies to the base ($(echo "$patches" | wc -l) patches)"
+echo "$patches_hash $(git rev-parse HEAD)" >"$STAMP"
+[ -z "$tree_only" ] || exit 0
 
 # 2. Overlay.
 git diff --name-only --diff-filter=A base HEAD | sort >"$tmp/added"

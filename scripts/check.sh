@@ -42,6 +42,7 @@ mkdir -p "$CACHE"
 LOG=$CACHE/check.log
 : >"$LOG"
 passed=0 failed=0
+times=
 S=$TOP/scripts
 # check-series.sh leaves the series, as applied from patches/, in
 # $CACHE/check and its kernel in $CACHE/build/check: test exactly that.
@@ -58,6 +59,7 @@ stage()
 
 	shift
 	msg "stage $name (at $(stamp)s)"
+	stage_start=$(stamp)
 	echo "# stage: $name"
 	set +e
 	"$@" 2>&1 | tee "$out" | while IFS= read -r line; do
@@ -77,6 +79,7 @@ stage()
 	fi
 	passed=$((passed + p))
 	failed=$((failed + f))
+	times="$times $name $(($(stamp) - stage_start))s,"
 }
 
 # What only the series kernel prints in protected mode: proves which
@@ -220,6 +223,7 @@ if [ -f "$INITRAMFS" ]; then
 	esac
 	stage nvhe-same nvhe_same
 fi
+echo "# stage times:${times%,}"
 msg "done in $(stamp)s, full log $LOG"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

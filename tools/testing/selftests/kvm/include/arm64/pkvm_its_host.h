@@ -110,6 +110,7 @@ struct attack_result {
 	int donation_refused;
 	int diverged;		/* the hypervisor's records and the ITS disagree */
 	int unchecked;		/* the GIC took what the hypervisor must refuse */
+	int victim_phase;	/* the attack is over, the victim runs again */
 	u64 bad, first, val;
 	char reason[256];
 };

@@ -910,6 +910,7 @@ static void attack_child(const struct pkvm_its_attack *a, struct attack_result *
 			ksft_print_msg("could not restore the ITS\n");
 	}
 
+	res->victim_phase = 1;
 	victim_check(&c);
 	kvm_vm_free(c.v.vm);
 }
@@ -1403,10 +1404,43 @@ static void hyp_trace_enable_events(void)
 		closedir(dir);
 }
 
+/* The time stamp of a trace line: "[cpu]\t  204.927373: event ..." */
+static double hyp_trace_stamp(const char *line)
+{
+	const char *p = strchr(line, ']');
+
+	return p ? strtod(p + 1, NULL) : 0;
+}
+
+/*
+ * Reading "trace" does not consume it, and it cannot be cleared: a case's
+ * events are those after the latest one when it starts.
+ */
+static double hyp_trace_since;
+
+static double hyp_trace_latest(void)
+{
+	char *line = NULL;
+	double t, latest = 0;
+	size_t len = 0;
+	FILE *f;
+
+	f = fopen(HYP_TRACE "/trace", "r");
+	if (!f)
+		return 0;
+	while (getline(&line, &len, f) > 0) {
+		t = hyp_trace_stamp(line);
+		if (t > latest)
+			latest = t;
+	}
+	free(line);
+	fclose(f);
+	return latest;
+}
+
 static bool hyp_trace_begin(void)
 {
 	struct stat st;
-	int fd;
 
 	if (stat(HYP_TRACE, &st) || !S_ISDIR(st.st_mode)) {
 		ksft_print_msg("hypervisor trace: not available\n");
@@ -1414,10 +1448,7 @@ static bool hyp_trace_begin(void)
 	}
 	hyp_trace_enable_events();
 	write_file(HYP_TRACE "/tracing_on", "1");
-	/* Clear it: as "> trace" does */
-	fd = open(HYP_TRACE "/trace", O_WRONLY | O_TRUNC);
-	if (fd >= 0)
-		close(fd);
+	hyp_trace_since = hyp_trace_latest();
 	return true;
 }
 
@@ -1436,7 +1467,7 @@ static void hyp_trace_end(bool on)
 		return;
 	}
 	while (getline(&line, &len, f) > 0) {
-		if (!strstr(line, HYP_TRACE_EVENT))
+		if (!strstr(line, HYP_TRACE_EVENT) || hyp_trace_stamp(line) <= hyp_trace_since)
 			continue;
 		if (n++ < HYP_TRACE_MAX_LINES)
 			ksft_print_msg("hyp: %s", line);
@@ -1488,6 +1519,7 @@ enum pkvm_its_verdict pkvm_its_run(const struct pkvm_its_attack *a, char *why, s
 	struct health after;
 	enum pkvm_its_verdict v;
 	bool trace, child_ok, broke = false;
+	int status;
 	pid_t pid;
 
 	res = mmap(NULL, sizeof(*res), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
@@ -1511,7 +1543,21 @@ enum pkvm_its_verdict pkvm_its_run(const struct pkvm_its_attack *a, char *why, s
 		fflush(stdout);
 		_exit(0);
 	}
-	child_ok = wait_child(pid, CASE_TIMEOUT_MS) == 0;
+	status = wait_child(pid, CASE_TIMEOUT_MS);
+	child_ok = status == 0;
+	if (status == -1 && res->victim_phase) {
+		/* The attack was over: a victim that never comes back is lost. */
+		ksft_print_msg("the victim did not come back within %d s\n",
+			       CASE_TIMEOUT_MS / 1000);
+		res->victim_lost = 1;
+		child_ok = true;
+	} else if (status == -1) {
+		ksft_print_msg("the case ran past %d s and was killed\n", CASE_TIMEOUT_MS / 1000);
+	} else if (WIFSIGNALED(status)) {
+		ksft_print_msg("the case died of signal %d\n", WTERMSIG(status));
+	} else if (status) {
+		ksft_print_msg("the case exited with status %d\n", WEXITSTATUS(status));
+	}
 
 	/* A case with no victim did nothing that could break the system. */
 	if (a->layout != LAYOUT_NONE) {

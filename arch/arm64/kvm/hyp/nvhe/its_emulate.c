@@ -355,10 +355,10 @@ static bool its_sgir_handle(void *priv, struct host_mmio_access *acc)
 
 static u64 its_baser_psz(u64 baser)
 {
-	switch (FIELD_GET(GITS_BASER_PAGE_SIZE_MASK, baser)) {
-	case 0:
+	switch (baser & GITS_BASER_PAGE_SIZE_MASK) {
+	case GITS_BASER_PAGE_SIZE_4K:
 		return SZ_4K;
-	case 1:
+	case GITS_BASER_PAGE_SIZE_16K:
 		return SZ_16K;
 	default:
 		return SZ_64K;
@@ -403,7 +403,7 @@ static int its_pin_prop_table(u64 pa, u8 idbits)
 /* Names the pinned property table, with the same IDbits. */
 static bool its_propbaser_is_current(u64 prop)
 {
-	return (prop & GENMASK_ULL(51, 12)) == its_prop_pa &&
+	return GICR_PROPBASER_ADDRESS(prop) == its_prop_pa &&
 	       (prop & GICR_PROPBASER_IDBITS_MASK) == its_prop_idbits;
 }
 
@@ -423,8 +423,8 @@ static int its_rdist_take_lpi_tables(struct its_rdist *rd, bool enabling)
 	u64 prop = readq_relaxed(rd->base + GICR_PROPBASER);
 	u64 pend = readq_relaxed(rd->base + GICR_PENDBASER);
 	u8 idbits = prop & GICR_PROPBASER_IDBITS_MASK;
-	u64 prop_pa = prop & GENMASK_ULL(51, 12);
-	u64 pend_pa = pend & GENMASK_ULL(51, 16);
+	u64 prop_pa = GICR_PROPBASER_ADDRESS(prop);
+	u64 pend_pa = GICR_PENDBASER_ADDRESS(pend);
 	u64 pend_size = its_pend_table_size(idbits);
 	int ret;
 
@@ -796,13 +796,19 @@ static u64 its_table_entries(struct its_emu *its, u64 type)
 	return 0;
 }
 
+/* The level-2 page a level-1 entry names (IHI 0069H, GITS_BASER<n>). */
+static u64 its_l1_entry_l2(u64 e)
+{
+	return e & GENMASK_ULL(51, 12);
+}
+
 /*
  * A level-1 entry holds the address of a level-2 page and a Valid bit
  * (IHI 0069H, GITS_BASER<n>): the only table format the architecture defines.
  */
 static bool its_l1_entry_is_sane(const struct its_table *t, u64 e)
 {
-	u64 l2 = e & GENMASK_ULL(51, 12);
+	u64 l2 = its_l1_entry_l2(e);
 
 	return e == (l2 | GITS_BASER_VALID) && IS_ALIGNED(l2, t->psz);
 }
@@ -813,7 +819,7 @@ static bool its_l1_entry_is_sane(const struct its_table *t, u64 e)
  */
 static int its_l2_take(const struct its_table *t, u64 e, bool clear)
 {
-	u64 l2 = e & GENMASK_ULL(51, 12);
+	u64 l2 = its_l1_entry_l2(e);
 	int ret;
 
 	ret = __pkvm_host_donate_hyp(hyp_phys_to_pfn(l2), t->psz >> PAGE_SHIFT);

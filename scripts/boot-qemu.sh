@@ -60,7 +60,7 @@ host-nvhe) kvm="kvm-arm.mode=nvhe arm64_sw.hvhe=0 id_aa64mmfr1.vh=0" ;;
 *) die "--mode must be hvhe, nvhe or host-nvhe" ;;
 esac
 
-cmdline="console=ttyAMA0 rdinit=/init panic=-1 $kvm pkvmits.suite=$suite $append"
+cmdline="console=ttyAMA0 rdinit=/init panic=-1 $kvm pkvmits.suite=$suite pkvmits.cell=gic$gic-$mode $append"
 set -- -machine "virt,virtualization=true,gic-version=$gic" -cpu max \
 	-smp "$smp" -m 1024 -nographic -no-reboot \
 	-device virtio-rng-pci -device virtio-serial-pci

@@ -23,6 +23,7 @@ arg()
 }
 
 suites=$(arg pkvmits.suite)
+cell=$(arg pkvmits.cell)
 timeout_default=$(arg pkvmits.timeout)
 : "${timeout_default:=120}"
 
@@ -32,17 +33,28 @@ if [ -z "$suites" ] || [ "$suites" = shell ]; then
 	poweroff -f
 fi
 
-# Gather "path [timeout]" lines of every named suite.
+# Gather "path [timeout [cells]]" lines of every named suite; a line with
+# a cell pattern (a shell pattern such as gic3-*) runs only in the cells
+# it matches (pkvmits.cell=, set by scripts/boot-qemu.sh).
 : >/tmp/plan
+: >/tmp/elsewhere
 for s in $(echo "$suites" | tr ',' ' '); do
 	if [ ! -f "/suites/$s.list" ]; then
 		echo "pkvm-its: no suite $s"
 		continue
 	fi
-	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "/suites/$s.list" >>/tmp/plan
+	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "/suites/$s.list" |
+	while read -r t tmo only; do
+		# shellcheck disable=SC2254 # $only is a pattern
+		case ${cell:-none} in
+		${only:-*}) echo "$t $tmo" >>/tmp/plan ;;
+		*) echo "# $t: runs in the $only cells only" >>/tmp/elsewhere ;;
+		esac
+	done
 done
 
 echo "KTAP version 1"
+cat /tmp/elsewhere
 echo "1..$(wc -l </tmp/plan)"
 n=0
 while read -r t tmo; do

@@ -13,7 +13,8 @@ usage()
 usage: ${0##*/} [--quick | --tree]
 
 Builds the unpatched base in a scratch work tree ($CACHE/check, output
-$CACHE/build/base), applies patches/ there with "git am", then:
+$CACHE/build/check, its Image kept as $CACHE/build/base/arch/arm64/boot/Image),
+applies patches/ there with "git am", then:
   1. compares every file the series adds with the overlay in this repo
      (different, missing or extra files are named);
   2. runs scripts/checkpatch.pl --strict on every patch: no error, warning
@@ -99,8 +100,12 @@ cd "$CHK"
 git am --abort >/dev/null 2>&1 || true
 git checkout -q -f --detach base
 git clean -q -fdx
+# The base is built where the series will be, so that the series only
+# recompiles what it changes; its Image is kept in $CACHE/build/base.
+BASE_IMAGE=$CACHE/build/base/arch/arm64/boot/Image
 if [ -z "$quick" ]; then
-	if "$TOP/scripts/build-kernel.sh" "$CHK" "$CACHE/build/base" >/dev/null 2>"$tmp/build"; then
+	if "$TOP/scripts/build-kernel.sh" "$CHK" "$OUT" >/dev/null 2>"$tmp/build" &&
+	   mkdir -p "${BASE_IMAGE%/*}" && cp "$OUT/arch/arm64/boot/Image" "$BASE_IMAGE"; then
 		result OK "base kernel builds"
 	else
 		result FAIL "base kernel builds" "$tmp/build"
@@ -124,7 +129,7 @@ if [ -z "$quick" ] && [ -n "$objs" ] && command -v sparse >/dev/null; then
 	done >"$tmp/base-objs"
 	# shellcheck disable=SC2046
 	[ ! -s "$tmp/base-objs" ] ||
-		sparse_warnings "$CACHE/build/base" $(cat "$tmp/base-objs") >"$tmp/sp.base"
+		sparse_warnings "$OUT" $(cat "$tmp/base-objs") >"$tmp/sp.base"
 fi
 
 # 1. Apply.
@@ -162,17 +167,21 @@ else
 	result OK "overlay equals the files the series adds ($(wc -l <"$tmp/added") files)"
 fi
 
-# 3. checkpatch.
+# 3. checkpatch, $JOBS patches at a time (it is single-threaded).
 touches_maintainers=$(git diff --name-only base HEAD -- MAINTAINERS)
+mkdir "$tmp/cp"
+# shellcheck disable=SC2016,SC2086 # $1 is for the inner shell; one patch per word
+printf '%s\n' $patches | xargs -P "$JOBS" -I{} sh -c \
+	'scripts/checkpatch.pl --strict --no-color --showfile "$1" >"$2/${1##*/}" 2>&1 || true' \
+	sh {} "$tmp/cp"
 for p in $patches; do
 	name=${p##*/}
-	scripts/checkpatch.pl --strict --no-color --showfile "$p" >"$tmp/cp" 2>&1 || true
 	# The only tolerated report: the generic MAINTAINERS note.
 	if [ -n "$touches_maintainers" ]; then
-		sed -i '/does MAINTAINERS need updating/,/^$/d' "$tmp/cp"
+		sed -i '/does MAINTAINERS need updating/,/^$/d' "$tmp/cp/$name"
 	fi
-	if grep -qE '^(ERROR|WARNING|CHECK)|: (ERROR|WARNING|CHECK):' "$tmp/cp"; then
-		result FAIL "checkpatch --strict $name" "$tmp/cp"
+	if grep -qE '^(ERROR|WARNING|CHECK)|: (ERROR|WARNING|CHECK):' "$tmp/cp/$name"; then
+		result FAIL "checkpatch --strict $name" "$tmp/cp/$name"
 	else
 		result OK "checkpatch --strict $name"
 	fi

@@ -13,7 +13,7 @@ set -eu
 # The shellcheck package: make check runs it over the scripts.
 PKGS="gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
 qemu-system-arm ipxe-qemu sparse ccache make gcc flex bison bc libssl-dev libelf-dev
-cpio xz-utils git debian-archive-keyring perl python3 rsync device-tree-compiler
+cpio xz-utils git debian-archive-keyring perl python3 python3-ply rsync device-tree-compiler
 shellcheck"
 
 case "${1:-}" in

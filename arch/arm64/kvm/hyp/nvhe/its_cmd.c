@@ -20,6 +20,7 @@
  */
 
 #include <linux/align.h>
+#include <linux/array_size.h>
 #include <linux/bitfield.h>
 #include <linux/bits.h>
 #include <linux/compiler.h>
@@ -397,6 +398,55 @@ static enum its_cmd_reason dispatch(struct its_cmd_state *st, const u64 *in, u64
 }
 
 /*
+ * Where the architecture names the same mistake (IHI 0069H, 6.3 "ITS
+ * command error encodings"), the error an ITS would report for it: a
+ * refusal is then told in the terms of the GIC specification, not only
+ * in this validator's.
+ */
+static const struct {
+	u8			opcode;
+	enum its_cmd_reason	why;
+	u32			error;
+} its_cmd_errors[] = {
+	{ GITS_CMD_MAPD,	ITS_CMD_BAD_DEVID,	E_ITS_MAPD_DEVICE_OOR },
+	{ GITS_CMD_MAPD,	ITS_CMD_BAD_SIZE,	E_ITS_MAPD_ITTSIZE_OOR },
+	{ GITS_CMD_MAPC,	ITS_CMD_BAD_ICID,	E_ITS_MAPC_COLLECTION_OOR },
+	{ GITS_CMD_MAPC,	ITS_CMD_BAD_RDBASE,	E_ITS_MAPC_PROCNUM_OOR },
+	{ GITS_CMD_MAPTI,	ITS_CMD_DEV_UNMAPPED,	E_ITS_MAPTI_UNMAPPED_DEVICE },
+	{ GITS_CMD_MAPTI,	ITS_CMD_BAD_EVENTID,	E_ITS_MAPTI_ID_OOR },
+	{ GITS_CMD_MAPTI,	ITS_CMD_BAD_INTID,	E_ITS_MAPTI_PHYSICALID_OOR },
+	{ GITS_CMD_MAPI,	ITS_CMD_DEV_UNMAPPED,	E_ITS_MAPTI_UNMAPPED_DEVICE },
+	{ GITS_CMD_MAPI,	ITS_CMD_BAD_EVENTID,	E_ITS_MAPTI_ID_OOR },
+	{ GITS_CMD_MAPI,	ITS_CMD_BAD_INTID,	E_ITS_MAPTI_PHYSICALID_OOR },
+	{ GITS_CMD_MOVI,	ITS_CMD_DEV_UNMAPPED,	E_ITS_MOVI_UNMAPPED_INTERRUPT },
+	{ GITS_CMD_MOVI,	ITS_CMD_BAD_EVENTID,	E_ITS_MOVI_UNMAPPED_INTERRUPT },
+	{ GITS_CMD_MOVI,	ITS_CMD_BAD_ICID,	E_ITS_MOVI_UNMAPPED_COLLECTION },
+	{ GITS_CMD_INT,		ITS_CMD_DEV_UNMAPPED,	E_ITS_INT_UNMAPPED_INTERRUPT },
+	{ GITS_CMD_INT,		ITS_CMD_BAD_EVENTID,	E_ITS_INT_UNMAPPED_INTERRUPT },
+	{ GITS_CMD_CLEAR,	ITS_CMD_DEV_UNMAPPED,	E_ITS_CLEAR_UNMAPPED_INTERRUPT },
+	{ GITS_CMD_CLEAR,	ITS_CMD_BAD_EVENTID,	E_ITS_CLEAR_UNMAPPED_INTERRUPT },
+	{ GITS_CMD_INV,		ITS_CMD_DEV_UNMAPPED,	E_ITS_INV_UNMAPPED_INTERRUPT },
+	{ GITS_CMD_INV,		ITS_CMD_BAD_EVENTID,	E_ITS_INV_UNMAPPED_INTERRUPT },
+	{ GITS_CMD_DISCARD,	ITS_CMD_DEV_UNMAPPED,	E_ITS_DISCARD_UNMAPPED_INTERRUPT },
+	{ GITS_CMD_DISCARD,	ITS_CMD_BAD_EVENTID,	E_ITS_DISCARD_UNMAPPED_INTERRUPT },
+	{ GITS_CMD_INVALL,	ITS_CMD_BAD_ICID,	E_ITS_INVALL_UNMAPPED_COLLECTION },
+	{ GITS_CMD_MOVALL,	ITS_CMD_BAD_RDBASE,	E_ITS_MOVALL_PROCNUM_OOR },
+};
+
+/* The architected error for refusing @opcode for @why, or 0 if none fits. */
+u32 its_cmd_error(u8 opcode, enum its_cmd_reason why)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(its_cmd_errors); i++) {
+		if (its_cmd_errors[i].opcode == opcode && its_cmd_errors[i].why == why)
+			return its_cmd_errors[i].error;
+	}
+
+	return 0;
+}
+
+/*
  * Check the command @in (already copied out of host reach) and write what
  * must go to the ITS in @out. Always advances the queue position: a refused
  * command is replaced, never dropped.
@@ -410,7 +460,6 @@ enum its_cmd_reason its_cmd_check(struct its_cmd_state *st, const u64 *in, u64 *
 	if (ret != ITS_CMD_OK) {
 		its_cmd_encode_sync(st, out);
 		st->nr_refused++;
-		st->last_reason = ret;
 	}
 	st->seq++;
 

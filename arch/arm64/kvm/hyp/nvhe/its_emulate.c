@@ -212,11 +212,12 @@ static void its_queue_clean(void *addr, size_t size)
 
 static void its_queue_refused(void *hw, const u64 *cmd, enum its_cmd_reason why)
 {
+	u8 opcode = FIELD_GET(GITS_CMD_DW0_OPCODE, cmd[0]);
 	struct its_emu *its = hw;
 
-	trace_pkvm_its_cmd_refuse(its->id, FIELD_GET(GITS_CMD_DW0_OPCODE, cmd[0]),
-				  FIELD_GET(GITS_CMD_DW0_DEVICEID, cmd[0]),
-				  FIELD_GET(GITS_CMD_DW1_EVENTID, cmd[1]), why);
+	trace_pkvm_its_cmd_refuse(its->id, opcode, FIELD_GET(GITS_CMD_DW0_DEVICEID, cmd[0]),
+				  FIELD_GET(GITS_CMD_DW1_EVENTID, cmd[1]), why,
+				  its_cmd_error(opcode, why));
 }
 
 static const struct its_queue_hw_ops its_queue_hw_ops = {

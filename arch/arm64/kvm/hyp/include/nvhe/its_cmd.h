@@ -90,10 +90,10 @@ struct its_cmd_state {
 	/* Index in lim.targets[] of the stand-in SYNCs: its_cmd_encode_sync() */
 	u32				sync_target;
 	u64				nr_refused;
-	enum its_cmd_reason		last_reason;
 };
 
 enum its_cmd_reason its_cmd_check(struct its_cmd_state *st, const u64 *in, u64 *out);
+u32 its_cmd_error(u8 opcode, enum its_cmd_reason why);
 enum its_cmd_reason its_cmd_map_dev(struct its_cmd_state *st, u32 devid, u8 size, u64 itt);
 void its_cmd_encode_sync(const struct its_cmd_state *st, u64 *out);
 void its_cmd_retire(struct its_cmd_state *st, u64 done_seq);

@@ -12,15 +12,19 @@
  * switches to the shadow queue.
  */
 
+#include <linux/bug.h>
+#include <linux/errno.h>
 #include <linux/genalloc.h>
 #include <linux/gfp.h>
+#include <linux/init.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 
 #include "irq-gic-v3-its-pkvm.h"
 
-static its_cmdq_handover_fn_t handover_fn;
+static its_cmdq_handover_fn_t handover_fn __initdata;
+/* Set once at handover, read where the driver allocates ITTs, on any CPU. */
 static const struct its_itt_ops *itt_ops;
 
 /*
@@ -31,13 +35,17 @@ static const struct its_itt_ops *itt_ops;
  */
 int its_pkvm_claim_itt(phys_addr_t pa, size_t size)
 {
-	return itt_ops ? itt_ops->claim(pa, size) : 0;
+	const struct its_itt_ops *ops = READ_ONCE(itt_ops);
+
+	return ops ? ops->claim(pa, size) : 0;
 }
 
 void its_pkvm_release_itt(phys_addr_t pa, size_t size)
 {
-	if (itt_ops)
-		itt_ops->release(pa, size);
+	const struct its_itt_ops *ops = READ_ONCE(itt_ops);
+
+	if (ops)
+		ops->release(pa, size);
 }
 
 static void __init its_pkvm_claim_chunk(struct gen_pool *pool, struct gen_pool_chunk *chunk,
@@ -60,6 +68,15 @@ int __init its_pkvm_claim_pool(struct gen_pool *pool)
 	return ret;
 }
 
+/* A device's ITT so far, unless it is a pool chunk (claimed with the pool). */
+int __init its_pkvm_claim_dev_itt(void *itt, size_t itt_sz)
+{
+	if (itt_sz < PAGE_SIZE)
+		return 0;
+
+	return its_pkvm_claim_itt(virt_to_phys(itt), PAGE_SIZE << get_order(itt_sz));
+}
+
 /**
  * its_pkvm_cmdq_prepare() - Allocate what one ITS's handover needs
  * @q: the queue the driver described (base, cmdq, cmdq_size, cmdq_flush)
@@ -69,6 +86,8 @@ int __init its_pkvm_claim_pool(struct gen_pool *pool)
  * Everything is allocated here, before the ITS lock is taken: the lock is
  * a raw spinlock, under which neither the driver nor the new owner may
  * allocate. its_pkvm_cmdq_release() frees what was not handed over.
+ *
+ * Return: 0, or -ENOMEM.
  */
 int __init its_pkvm_cmdq_prepare(struct its_pkvm_cmdq *q, int node, unsigned int nr_devices)
 {
@@ -90,24 +109,15 @@ int __init its_pkvm_cmdq_prepare(struct its_pkvm_cmdq *q, int node, unsigned int
 	return 0;
 }
 
-/*
- * One device the ITS already knows: the MAPD the driver sent for it, and
- * its ITT memory if that is not a pool chunk (claimed as a whole before).
- */
+/* One device the ITS already knows: the MAPD the driver sent for it. */
 int __init its_pkvm_cmdq_add_device(struct its_pkvm_cmdq *q, u32 devid, unsigned int nr_ites,
-				    void *itt, size_t itt_sz)
+				    void *itt)
 {
 	struct its_cmdq_handover_dev *d;
-	int ret;
 
-	if (q->h.nr_devices == q->max_devices)
+	/* The caller counted the devices under the lock it still holds. */
+	if (WARN_ON_ONCE(q->h.nr_devices == q->max_devices))
 		return -EINVAL;
-
-	if (itt_sz >= PAGE_SIZE) {
-		ret = its_pkvm_claim_itt(virt_to_phys(itt), PAGE_SIZE << get_order(itt_sz));
-		if (ret)
-			return ret;
-	}
 
 	d = &q->devices[q->h.nr_devices++];
 	d->devid = devid;
@@ -147,15 +157,18 @@ void __init its_pkvm_cmdq_release(struct its_pkvm_cmdq *q)
  * its_handover_cmdq() - Give the command queue of every ITS away
  * @fn: called with the ITS lock (a raw spinlock) held, so it must not
  *	allocate; takes the queue described in its argument and returns 0,
- *	or fails and leaves the driver untouched
+ *	or fails, and the driver then carries on with its own queue
  * @ops: told about memory set aside for ITTs, from now on and so far
  *
  * Used once by pKVM at late init, when the list of ITSs no longer changes.
+ *
+ * Return: 0 when every ITS was handed over, or the first error: the ITSs
+ * before it were handed over, the others were not.
  */
 int __init its_handover_cmdq(its_cmdq_handover_fn_t fn, const struct its_itt_ops *ops)
 {
 	handover_fn = fn;
-	itt_ops = ops;
+	WRITE_ONCE(itt_ops, ops);
 
 	return its_swap_cmdqs();
 }

@@ -23,7 +23,7 @@ struct its_pkvm_cmdq {
 
 int its_pkvm_cmdq_prepare(struct its_pkvm_cmdq *q, int node, unsigned int nr_devices);
 int its_pkvm_cmdq_add_device(struct its_pkvm_cmdq *q, u32 devid, unsigned int nr_ites,
-			     void *itt, size_t itt_sz);
+			     void *itt);
 int its_pkvm_cmdq_take(struct its_pkvm_cmdq *q);
 void its_pkvm_cmdq_release(struct its_pkvm_cmdq *q);
 
@@ -31,6 +31,7 @@ void its_pkvm_cmdq_release(struct its_pkvm_cmdq *q);
 int its_pkvm_claim_itt(phys_addr_t pa, size_t size);
 void its_pkvm_release_itt(phys_addr_t pa, size_t size);
 int its_pkvm_claim_pool(struct gen_pool *pool);
+int its_pkvm_claim_dev_itt(void *itt, size_t itt_sz);
 
 /* In irq-gic-v3-its.c: hands every ITS's queue over, under the driver's locks. */
 int its_swap_cmdqs(void);

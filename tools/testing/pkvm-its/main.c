@@ -554,6 +554,10 @@ static void test_queue_replay(void)
 /* Refusals carry the architected error where the GIC specification has one. */
 static void test_errors(void)
 {
+	enum its_cmd_reason why;
+	unsigned int op;
+	u32 err;
+
 	expect(its_cmd_error(GITS_CMD_MAPD, ITS_CMD_BAD_DEVID) == E_ITS_MAPD_DEVICE_OOR,
 	       "errors", "MAPD DeviceID out of range");
 	expect(its_cmd_error(GITS_CMD_MAPTI, ITS_CMD_BAD_INTID) == E_ITS_MAPTI_PHYSICALID_OOR,
@@ -564,6 +568,15 @@ static void test_errors(void)
 	       "errors", "an ITT the host does not own has no architected error");
 	expect(its_cmd_error(GITS_CMD_SYNC, ITS_CMD_BAD_OPCODE) == 0,
 	       "errors", "no error for an opcode without one");
+
+	/* An E_ITS_* code carries its command's opcode in bits [15:8]. */
+	for (op = 0; op < 256; op++) {
+		for (why = ITS_CMD_OK; why < ITS_CMD_NR_REASONS; why++) {
+			err = its_cmd_error(op, why);
+			expect(!err || ((err >> 8) & 0xff) == op, "errors",
+			       "an error names the refused command");
+		}
+	}
 }
 
 int main(void)

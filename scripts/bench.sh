@@ -17,9 +17,12 @@ series, in protected mode (pKVM alone: the floor of the protection's cost;
 default \$CACHE/build/base, skipped when missing), IMAGE in protected mode
 and IMAGE with kvm-arm.mode=nvhe. Each boot runs
 tests/host/its-affinity-bench.sh (50,000 MSI affinity changes; each makes
-the driver queue ITS commands). Prints the median changes per second of
+the driver queue ITS commands) and tests/host/msi-rate-bench.sh (MSIs per
+second from a virtio-rng device: the MSI path, GITS_TRANSLATER, which the
+protection does not trap). Prints the median changes per second of
 the three, the ratios series/base (what the protection itself costs) and
-series/nvhe, and what the protection cost in the last protected round,
+series/nvhe, the median MSI rates of the base and the series in protected
+mode and their ratio, and what the protection cost in the last protected round,
 from a short traced run (the hypervisor's pkvm_its_batch trace events):
 hypervisor traps and ITS commands per GITS_CWRITER write, refused
 commands, and the memory held for the ITS (bytes, from the kernel log). Under QEMU TCG the same kernel varies by
@@ -56,12 +59,14 @@ ratio()	# a b: a / b, or "-"
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'
 }
 
-printf '%-10s %9s %11s %9s %12s %12s  %s\n' cell "base/s" "protected/s" "nvhe/s" \
-	"series/base" "series/nvhe" "protection cost (last protected round)"
+printf '%-10s %9s %11s %9s %12s %12s %11s %13s %9s  %s\n' cell "base/s" "protected/s" \
+	"nvhe/s" "series/base" "series/nvhe" "base MSI/s" "series MSI/s" "MSI ratio" \
+	"protection cost (last protected round)"
 for cell in $cells; do
 	gic=${cell%%-*} mode=${cell#*-}
 	gic=${gic#gic}
 	: >"$logs/$cell.base" ; : >"$logs/$cell.prot" ; : >"$logs/$cell.nvhe"
+	: >"$logs/$cell.base-msi" ; : >"$logs/$cell.prot-msi"
 	for r in $(seq 1 "$rounds"); do
 		for m in base "$mode" host-nvhe; do
 			img=$image bm=$m
@@ -75,11 +80,16 @@ for cell in $cells; do
 				--timeout 600 "$img" "$initrd" 2>&1 | tr -d '\r' >"$log" || true
 			v=$(sed -n 's/.*BENCH affinity_changes_per_s=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
 			[ -n "$v" ] || msg "no result in $log"
+			i=$(sed -n 's/.*BENCH msi_per_s=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
 			case $m in
-			base) echo "${v:-}" >>"$logs/$cell.base" ;;
+			base)
+				echo "${v:-}" >>"$logs/$cell.base"
+				echo "${i:-}" >>"$logs/$cell.base-msi"
+				;;
 			host-nvhe) echo "${v:-}" >>"$logs/$cell.nvhe" ;;
 			*)
 				echo "${v:-}" >>"$logs/$cell.prot"
+				echo "${i:-}" >>"$logs/$cell.prot-msi"
 				counters=$(sed -n 's/.*BENCH its_cost: //p' "$log" | tail -n 1)
 				;;
 			esac
@@ -88,6 +98,12 @@ for cell in $cells; do
 	b=$(grep -v '^$' "$logs/$cell.base" | median)
 	p=$(grep -v '^$' "$logs/$cell.prot" | median)
 	n=$(grep -v '^$' "$logs/$cell.nvhe" | median)
-	printf '%-10s %9s %11s %9s %12s %12s  %s\n' "$cell" "$b" "$p" "$n" "$(ratio "$p" "$b")" \
-		"$(ratio "$p" "$n")" "${counters:-none exposed by this kernel}"
+	bi=$(grep -v '^$' "$logs/$cell.base-msi" | median)
+	pi=$(grep -v '^$' "$logs/$cell.prot-msi" | median)
+	printf '%-10s %9s %11s %9s %12s %12s %11s %13s %9s  %s\n' "$cell" "$b" "$p" "$n" \
+		"$(ratio "$p" "$b")" "$(ratio "$p" "$n")" "$bi" "$pi" "$(ratio "$pi" "$bi")" \
+		"${counters:-none exposed by this kernel}"
+	# The noise to judge the MSI ratio by: every round.
+	echo "  $cell MSI/s per round: base $(grep -v '^$' "$logs/$cell.base-msi" | tr '\n' ' ')" \
+		"series $(grep -v '^$' "$logs/$cell.prot-msi" | tr '\n' ' ')"
 done

@@ -36,23 +36,9 @@
 #include <linux/sizes.h>
 
 #include "kvm_util.h"
-#include "kselftest_harness.h"
 #include "pkvm_its_host.h"
+#include "pkvm_its_test.h"
 #include "test_util.h"
-
-FIXTURE(its_queue) {};
-
-FIXTURE_SETUP(its_queue)
-{
-	const char *why = pkvm_its_unsupported();
-
-	if (why)
-		SKIP(return, "%s", why);
-}
-
-FIXTURE_TEARDOWN(its_queue)
-{
-}
 
 /*
  * Attack: mapd_itt_in_pvm
@@ -66,7 +52,7 @@ FIXTURE_TEARDOWN(its_queue)
  * host owns, and it must stay away from any guest or the hypervisor (pinned)
  * for as long as the device is mapped.
  */
-PKVM_ITS_ATTACK_TEST(its_queue, mapd_itt_in_pvm, LAYOUT_ALL, 0)
+PKVM_ITS_ATTACK_TEST(mapd_itt_in_pvm, LAYOUT_ALL, 0)
 {
 	struct its_cmd_block cmd[3];
 
@@ -88,7 +74,7 @@ PKVM_ITS_ATTACK_TEST(its_queue, mapd_itt_in_pvm, LAYOUT_ALL, 0)
  * The hypervisor must check the whole range of the ITT, from ITT_addr to its
  * end, page by page, not just the page ITT_addr is in.
  */
-PKVM_ITS_ATTACK_TEST(its_queue, itt_range_overlap, LAYOUT_ODD, 1)
+PKVM_ITS_ATTACK_TEST(itt_range_overlap, LAYOUT_ODD, 1)
 {
 	u32 event, size;
 	struct its_cmd_block cmd[3];
@@ -137,7 +123,7 @@ PKVM_ITS_ATTACK_TEST(its_queue, itt_range_overlap, LAYOUT_ODD, 1)
  * the ITS has executed the MAPD that unmaps the device, and refuse to donate
  * or share them meanwhile.
  */
-PKVM_ITS_ATTACK_TEST(its_queue, itt_toctou_donate, LAYOUT_LATE, 2)
+PKVM_ITS_ATTACK_TEST(itt_toctou_donate, LAYOUT_LATE, 2)
 {
 	u64 itt = c->v.pa[LATE_PAGE];
 	struct its_cmd_block cmd[2];
@@ -180,7 +166,7 @@ PKVM_ITS_ATTACK_TEST(its_queue, itt_toctou_donate, LAYOUT_LATE, 2)
  * check or rewrite a V=0 so that the ITS really unmaps the device, and only
  * release the pages once the ITS has executed it (GITS_CREADR past it).
  */
-PKVM_ITS_ATTACK_TEST(its_queue, mapd_remap_bookkeeping, LAYOUT_LATE, 3)
+PKVM_ITS_ATTACK_TEST(mapd_remap_bookkeeping, LAYOUT_LATE, 3)
 {
 	u32 dev2 = c->devid - 1, w;
 	u64 t = c->v.pa[LATE_PAGE], t2 = c->v.pa[LATE_PAGE2], *dte, val;
@@ -245,7 +231,7 @@ PKVM_ITS_ATTACK_TEST(its_queue, mapd_remap_bookkeeping, LAYOUT_LATE, 3)
  * The hypervisor must own the Device and Collection Tables, level-2 pages
  * included, so that the host cannot write them at all.
  */
-PKVM_ITS_ATTACK_TEST(its_queue, dte_rewrite, LAYOUT_ALL, 4)
+PKVM_ITS_ATTACK_TEST(dte_rewrite, LAYOUT_ALL, 4)
 {
 	u64 *dte, saved, expect;
 	struct its_cmd_block cmd[2];
@@ -293,7 +279,7 @@ PKVM_ITS_ATTACK_TEST(its_queue, dte_rewrite, LAYOUT_ALL, 4)
  * The hypervisor must bound the pINTID of MAPTI (and MAPI) by the
  * redistributors' GICR_PROPBASER.IDbits, not by GITS_TYPER.ID_bits.
  */
-PKVM_ITS_ATTACK_TEST(its_queue, lpi_beyond_rdist_idbits, LAYOUT_ALL, 11)
+PKVM_ITS_ATTACK_TEST(lpi_beyond_rdist_idbits, LAYOUT_ALL, 11)
 {
 	u32 its_bits = host_gic.id_bits, rd_bits, intid;
 	struct its_cmd_block cmd[4];
@@ -354,7 +340,7 @@ PKVM_ITS_ATTACK_TEST(its_queue, lpi_beyond_rdist_idbits, LAYOUT_ALL, 11)
  * ITS runs the whole queue again, retired MAPDs into pages since given
  * away included.
  */
-PKVM_ITS_ATTACK_TEST(its_queue, queue_replay_after_resume, LAYOUT_NONE, 21)
+PKVM_ITS_ATTACK_TEST(queue_replay_after_resume, LAYOUT_NONE, 21)
 {
 	attack_set(c, ATTACK_NA,
 		   "QEMU's PSCI has no SYSTEM_SUSPEND and its ITS never resets GITS_CREADR behind GITS_CBASER; tools/testing/pkvm-its (test_queue_replay) and the fuzzer's power operations cover it");
@@ -371,7 +357,7 @@ PKVM_ITS_ATTACK_TEST(its_queue, queue_replay_after_resume, LAYOUT_NONE, 21)
  * The hypervisor must own GITS_CBASER and the queue the ITS reads, and only
  * let commands it has checked into it.
  */
-PKVM_ITS_ATTACK_TEST(its_queue, cbaser_foreign_queue, LAYOUT_ALL, 15)
+PKVM_ITS_ATTACK_TEST(cbaser_foreign_queue, LAYOUT_ALL, 15)
 {
 	its_foreign_queue(c);
 }
@@ -443,7 +429,7 @@ static bool queue_drop(struct attack_ctx *c, const struct its_cmd_block *cmds, u
  * when the ITS has executed it.
  */
 
-PKVM_ITS_ATTACK_TEST(its_queue, cbaser_reset_drops_unmap, LAYOUT_LATE, 16)
+PKVM_ITS_ATTACK_TEST(cbaser_reset_drops_unmap, LAYOUT_LATE, 16)
 {
 	u64 t = c->v.pa[LATE_PAGE], p = itt_space(c, 512), q = p + 256;
 	u32 dev_a = c->devid, dev_b = c->devid - 1;

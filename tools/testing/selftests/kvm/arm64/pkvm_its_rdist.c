@@ -44,28 +44,14 @@
 
 #include "kvm_util.h"
 #include "gic.h"
-#include "kselftest_harness.h"
 #include "pkvm_its_host.h"
+#include "pkvm_its_test.h"
 #include "test_util.h"
 #include "ucall.h"
 #include "vgic.h"
 
 /* The reserved words of the ITS control frame that malformed_regs writes */
 #define ITS_RESERVED_END	0x400
-
-FIXTURE(its_rdist) {};
-
-FIXTURE_SETUP(its_rdist)
-{
-	const char *why = pkvm_its_unsupported();
-
-	if (why)
-		SKIP(return, "%s", why);
-}
-
-FIXTURE_TEARDOWN(its_rdist)
-{
-}
 
 /*
  * Attack: vlpi_vpendbaser_in_pvm
@@ -133,7 +119,7 @@ static u64 vlpi_prop_table(struct attack_ctx *c)
 	return c->host_pa[1];
 }
 
-PKVM_ITS_ATTACK_TEST(its_rdist, vlpi_vpendbaser_in_pvm, LAYOUT_ALL, 7)
+PKVM_ITS_ATTACK_TEST(vlpi_vpendbaser_in_pvm, LAYOUT_ALL, 7)
 {
 	u64 vprop_saved, vpend_saved, prop;
 	cpu_set_t set, saved;
@@ -231,7 +217,7 @@ out:
  * redistributor (and GICR_VPROPBASER/GICR_VPENDBASER on GICv4), with tables
  * it allocated or checked and pinned.
  */
-PKVM_ITS_ATTACK_TEST(its_rdist, pendbaser_in_pvm, LAYOUT_ALL, 8)
+PKVM_ITS_ATTACK_TEST(pendbaser_in_pvm, LAYOUT_ALL, 8)
 {
 	void *rd = host_gic.rd[0];
 	u64 table, orig, val;
@@ -297,7 +283,7 @@ PKVM_ITS_ATTACK_TEST(its_rdist, pendbaser_in_pvm, LAYOUT_ALL, 8)
  * refuse host writes to its GICR_CTLR.EnableLPIs, GICR_PROPBASER and
  * GICR_PENDBASER, and MAPC to it.
  */
-PKVM_ITS_ATTACK_TEST(its_rdist, late_rdist, LAYOUT_ALL, 9)
+PKVM_ITS_ATTACK_TEST(late_rdist, LAYOUT_ALL, 9)
 {
 	u64 table, prop, prop_saved, pend_saved, target;
 	struct its_cmd_block cmd[4];
@@ -428,7 +414,7 @@ static void raw_op(void *arg)
 		op->val = rd32(op->addr, 0);
 }
 
-PKVM_ITS_ATTACK_TEST(its_rdist, el2_unchecked_access, LAYOUT_ALL, 10)
+PKVM_ITS_ATTACK_TEST(el2_unchecked_access, LAYOUT_ALL, 10)
 {
 	const struct raw_access *a;
 	int reached = 0, refused = 0, sig;
@@ -488,7 +474,7 @@ PKVM_ITS_ATTACK_TEST(its_rdist, el2_unchecked_access, LAYOUT_ALL, 10)
  * user, so the race needs kernel code, and the case is n/a. The hypervisor
  * now reads the field once, into its own copy, and decides on that.
  */
-PKVM_ITS_ATTACK_TEST(its_rdist, is_protected_toctou, LAYOUT_NONE, 12)
+PKVM_ITS_ATTACK_TEST(is_protected_toctou, LAYOUT_NONE, 12)
 {
 	attack_set(c, ATTACK_NA,
 		   "needs kernel code: the race flips kvm->arch.pkvm.is_protected in host memory between two reads in __pkvm_init_vm; the hypervisor now reads its own copy once");
@@ -584,7 +570,7 @@ static bool recycle_seen(const struct recycle_timing *t, const struct recycle_ti
 	       t->gicd > RECYCLE_SLOW_READ * usual->gicd;
 }
 
-PKVM_ITS_ATTACK_TEST(its_rdist, mmio_recycle, LAYOUT_ALL, 18)
+PKVM_ITS_ATTACK_TEST(mmio_recycle, LAYOUT_ALL, 18)
 {
 	struct recycle_timing cal[RECYCLE_CALIBRATE], usual, t, slowest = {};
 	u64 pa = RECYCLE_START;
@@ -684,7 +670,7 @@ static void *cwriter_hammer(void *arg)
  * into the 64-bit value, queue offsets checked against the queue size, and the
  * queue processed under a lock with bounded work.
  */
-PKVM_ITS_ATTACK_TEST(its_rdist, malformed_regs, LAYOUT_LATE, 19)
+PKVM_ITS_ATTACK_TEST(malformed_regs, LAYOUT_LATE, 19)
 {
 	u32 q = host_gic.cq_slots, w, off;
 	struct hammer h[2] = { { 0, 1 }, { 1, 2 } };
@@ -795,7 +781,7 @@ static void its_program_table(u64 type, u64 pa)
 	}
 }
 
-PKVM_ITS_UNPROBED_ATTACK_TEST(its_rdist, its_not_probed, LAYOUT_ALL, 20)
+PKVM_ITS_UNPROBED_ATTACK_TEST(its_not_probed, LAYOUT_ALL, 20)
 {
 	struct its_cmd_block cmd[4];
 	u32 i;
@@ -840,20 +826,20 @@ PKVM_ITS_UNPROBED_ATTACK_TEST(its_rdist, its_not_probed, LAYOUT_ALL, 20)
  * a GICR_PROPBASER with more IDbits, written to one not in use yet, could
  * become that of redistributors whose pending tables were sized for fewer.
  */
-PKVM_ITS_ATTACK_TEST(its_rdist, propbaser_common_lpi_aff, LAYOUT_NONE, 22)
+PKVM_ITS_ATTACK_TEST(propbaser_common_lpi_aff, LAYOUT_NONE, 22)
 {
 	attack_set(c, ATTACK_NA,
 		   "QEMU keeps GICR_PROPBASER per redistributor (CommonLPIAff 0)");
 }
 
 /* GICR_SETLPIR with an INTID past the tables the hypervisor took. */
-PKVM_ITS_ATTACK_TEST(its_rdist, direct_lpi_out_of_range, LAYOUT_NONE, 23)
+PKVM_ITS_ATTACK_TEST(direct_lpi_out_of_range, LAYOUT_NONE, 23)
 {
 	attack_set(c, ATTACK_NA, "QEMU's redistributors have no DirectLPI");
 }
 
 /* An LPI property table at physical address 0, once taken for "none yet". */
-PKVM_ITS_ATTACK_TEST(its_rdist, prop_table_at_pa0, LAYOUT_NONE, 25)
+PKVM_ITS_ATTACK_TEST(prop_table_at_pa0, LAYOUT_NONE, 25)
 {
 	attack_set(c, ATTACK_NA, "the virt machine's memory starts at 1 GiB");
 }
@@ -863,7 +849,7 @@ PKVM_ITS_ATTACK_TEST(its_rdist, prop_table_at_pa0, LAYOUT_NONE, 25)
  * GICv3 guests, while the GICv5 IRS and ITSs write memory at addresses the
  * host programs. Protected VMs must be refused there.
  */
-PKVM_ITS_ATTACK_TEST(its_rdist, gicv5_host, LAYOUT_NONE, 26)
+PKVM_ITS_ATTACK_TEST(gicv5_host, LAYOUT_NONE, 26)
 {
 	attack_set(c, ATTACK_NA, "QEMU 7.2 has no GICv5");
 }
@@ -873,7 +859,7 @@ PKVM_ITS_ATTACK_TEST(its_rdist, gicv5_host, LAYOUT_NONE, 26)
  * fails and leaves that ITS with the host. Only a host that pKVM has not
  * deprivileged yet can make the hypercalls in that order.
  */
-PKVM_ITS_ATTACK_TEST(its_rdist, handover_after_isolate, LAYOUT_NONE, 27)
+PKVM_ITS_ATTACK_TEST(handover_after_isolate, LAYOUT_NONE, 27)
 {
 	attack_set(c, ATTACK_NA, "needs kernel code that runs before pKVM is finalised");
 }

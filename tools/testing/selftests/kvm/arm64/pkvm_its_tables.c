@@ -33,26 +33,12 @@
 #include <linux/sizes.h>
 
 #include "kvm_util.h"
-#include "kselftest_harness.h"
 #include "pkvm_its_host.h"
+#include "pkvm_its_test.h"
 #include "test_util.h"
 
 /* VMAPTI Dbell_pINTID: no doorbell */
 #define VMAPTI_NO_DOORBELL	1023
-
-FIXTURE(its_tables) {};
-
-FIXTURE_SETUP(its_tables)
-{
-	const char *why = pkvm_its_unsupported();
-
-	if (why)
-		SKIP(return, "%s", why);
-}
-
-FIXTURE_TEARDOWN(its_tables)
-{
-}
 
 /*
  * Attack: dt_l1_in_pvm
@@ -68,7 +54,7 @@ FIXTURE_TEARDOWN(its_tables)
  * level-2 pages it owns, and check both a change of Valid and a change of the
  * address of an entry that stays valid.
  */
-PKVM_ITS_ATTACK_TEST(its_tables, dt_l1_in_pvm, LAYOUT_ALL, 5)
+PKVM_ITS_ATTACK_TEST(dt_l1_in_pvm, LAYOUT_ALL, 5)
 {
 	u64 epp = host_gic.dt.psz / host_gic.dt.esz, nr_l1, *l1, moved, pa = c->v.pa[TARGET_PAGE];
 	struct its_cmd_block cmd[2];
@@ -167,7 +153,7 @@ static void vpe_l1e_set(struct attack_ctx *c, struct its_table *t, u64 *l1e)
  * every VMAPP against memory the host owns and pin it, like an ITT, and own
  * GITS_SGIR.
  */
-PKVM_ITS_ATTACK_TEST(its_tables, gicv4_vpt_in_pvm, LAYOUT_ALL, 6)
+PKVM_ITS_ATTACK_TEST(gicv4_vpt_in_pvm, LAYOUT_ALL, 6)
 {
 	struct its_table *t = &host_gic.vt;
 	u32 vpeid, vintid, vpt_size = host_gic.id_bits - 1;
@@ -257,7 +243,7 @@ static void baser_repoint(struct attack_ctx *c, struct its_table *t,
  * The hypervisor must own GITS_BASER<n> (and GITS_CTLR), keep the tables it
  * allocated in them, and refuse or ignore host writes.
  */
-PKVM_ITS_ATTACK_TEST(its_tables, baser_ct_in_pvm, LAYOUT_ALL, 13)
+PKVM_ITS_ATTACK_TEST(baser_ct_in_pvm, LAYOUT_ALL, 13)
 {
 	struct its_cmd_block cmd[2];
 
@@ -277,7 +263,7 @@ PKVM_ITS_ATTACK_TEST(its_tables, baser_ct_in_pvm, LAYOUT_ALL, 13)
  * As baser_ct_in_pvm, for the Device Table: with its GITS_BASER<n> pointing
  * at a page of the pVM (flat), MAPD writes the Device Table entry into it.
  */
-PKVM_ITS_ATTACK_TEST(its_tables, baser_dt_in_pvm, LAYOUT_ALL, 14)
+PKVM_ITS_ATTACK_TEST(baser_dt_in_pvm, LAYOUT_ALL, 14)
 {
 	struct its_cmd_block cmd[2];
 
@@ -307,7 +293,7 @@ PKVM_ITS_ATTACK_TEST(its_tables, baser_dt_in_pvm, LAYOUT_ALL, 14)
  */
 #define DTE_BITS		64
 
-PKVM_ITS_ATTACK_TEST(its_tables, pendtable_as_l2, LAYOUT_ALL, 17)
+PKVM_ITS_ATTACK_TEST(pendtable_as_l2, LAYOUT_ALL, 17)
 {
 	struct its_table *t = &host_gic.dt;
 	u64 epp = t->psz / t->esz, nr_l1, *l1, pend_pa, want, itt_r, itt_d;
@@ -429,7 +415,7 @@ out:
 	c->l1e = NULL;
 }
 
-PKVM_ITS_ATTACK_TEST(its_tables, gicv41_vpe_invall, LAYOUT_NONE, 24)
+PKVM_ITS_ATTACK_TEST(gicv41_vpe_invall, LAYOUT_NONE, 24)
 {
 	attack_set(c, ATTACK_NA, "QEMU 7.2 models GICv4.0, not GICv4.1");
 }

@@ -22,13 +22,15 @@ usage: ${0##*/} [options] IMAGE INITRAMFS
   --its-off          boot with a devicetree whose ITS node says
                      status = "disabled": an ITS the kernel does not probe
                      (the machine's own devicetree, dumped and edited)
+  --its-noncoherent  the same, with "dma-noncoherent" on the ITS node: the
+                     driver treats the ITS as not snooping CPU caches
 
 The machine: -machine virt,virtualization=true -cpu max, 1 GiB, a
 virtio-rng-pci and a virtio-serial-pci device (both MSI-X, through the ITS).
 EOT
 }
 
-gic=3 mode=hvhe suite=shell tmo=600 append="" smp=2 its_off=0
+gic=3 mode=hvhe suite=shell tmo=600 append="" smp=2 its_dt=
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h|--help) usage; exit 0 ;;
@@ -38,7 +40,8 @@ while [ $# -gt 0 ]; do
 	--timeout) tmo=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
-	--its-off) its_off=1; shift ;;
+	--its-off) its_dt=off; shift ;;
+	--its-noncoherent) its_dt=noncoherent; shift ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -64,10 +67,10 @@ cmdline="console=ttyAMA0 rdinit=/init panic=-1 $kvm pkvmits.suite=$suite pkvmits
 set -- -machine "virt,virtualization=true,gic-version=$gic" -cpu max \
 	-smp "$smp" -m 1024 -nographic -no-reboot \
 	-device virtio-rng-pci -device virtio-serial-pci
-if [ "$its_off" = 1 ]; then
+if [ -n "$its_dt" ]; then
 	command -v fdtput >/dev/null || die "fdtput not found: run 'make deps'"
 	# Cells boot side by side: each edits its own copy, then renames it.
-	dtb=$CACHE/dtb/virt-gic$gic-smp$smp-its-off.dtb
+	dtb=$CACHE/dtb/virt-gic$gic-smp$smp-its-$its_dt.dtb
 	tmp=$dtb.$$
 	mkdir -p "${dtb%/*}"
 	qemu-system-aarch64 "$@" -machine "dumpdtb=$tmp" >/dev/null 2>&1 ||
@@ -81,7 +84,11 @@ if [ "$its_off" = 1 ]; then
 	done
 	[ -n "$its" ] || die "no ITS node in the machine's devicetree"
 	for n in $its; do
-		fdtput -t s "$tmp" "$n" status disabled
+		case $its_dt in
+		off) fdtput -t s "$tmp" "$n" status disabled ;;
+		# An empty property: the driver's "ITS: non-coherent attribute" quirk.
+		noncoherent) fdtput "$tmp" "$n" dma-noncoherent ;;
+		esac
 	done
 	mv -f "$tmp" "$dtb"
 	set -- "$@" -dtb "$dtb"

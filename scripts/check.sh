@@ -21,8 +21,10 @@ page-ownership oracle), build
 (scripts/run-matrix.sh: the suites in every QEMU cell on the series
 kernel), matrix-base (the attack suite on the unpatched base kernel),
 attacks (scripts/attack-report.sh: the attack results against the
-expectations), nvhe-same (the regression suite with kvm-arm.mode=nvhe on
-the base and the series kernel: same results). A stage that cannot run
+expectations), matrix-noncoherent (the series with the ITS marked
+dma-noncoherent: the hypervisor's cache maintenance, counted), nvhe-same
+(the regression suite with kvm-arm.mode=nvhe on the base and the series
+kernel: same results). A stage that cannot run
 counts as one failure. Full output: $CACHE/check.log.
 --suites: the suites for the series kernel (default $SUITES); the base
 kernel and the attack report run when it includes "attack".
@@ -237,6 +239,12 @@ if [ -f "$INITRAMFS" ]; then
 		stage attacks "$S/attack-report.sh"
 		;;
 	esac
+	# An ITS that does not snoop CPU caches (QEMU's does): the ITS node
+	# marked dma-noncoherent, so that the driver and the hypervisor clean
+	# what the ITS reads. One cell per GIC version and hypervisor mode.
+	stage matrix-noncoherent "$S/run-matrix.sh" --name series --suite pvm,noncoherent \
+		--tag noncoherent --its-noncoherent --cells "gic3-hvhe gic4-nvhe" \
+		--require "$SERIES_LINE" "$OUT/arch/arm64/boot/Image" "$INITRAMFS"
 	stage nvhe-same nvhe_same
 fi
 echo "# stage times:${times%,}"

@@ -23,6 +23,8 @@ usage: ${0##*/} [options] IMAGE INITRAMFS
   --tag TAG          a variant of the same kernel: logs NAME-CELL-TAG.log
   --its-off          boot with the ITS disabled in the devicetree (see
                      boot-qemu.sh)
+  --its-noncoherent  boot with the ITS marked dma-noncoherent (see
+                     boot-qemu.sh)
   --jobs N           cells booted at once (default: $JOBS_DEFAULT, from the
                      number of CPUs; a cell mostly keeps one CPU busy)
 
@@ -39,7 +41,7 @@ EOT
 DEFAULT_CELLS=$ALL_CELLS
 JOBS_DEFAULT=$(nproc)
 name=series suite=pvm,regress cells=$DEFAULT_CELLS tmo=900 jobs=$JOBS_DEFAULT require=
-append='' tag='' its_off=
+append='' tag='' its_dt=
 known=$TOP/tests/known-failures.txt
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -53,7 +55,7 @@ while [ $# -gt 0 ]; do
 	--require) require=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
 	--tag) tag=-$2; shift 2 ;;
-	--its-off) its_off=--its-off; shift ;;
+	--its-off|--its-noncoherent) its_dt=$1; shift ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -90,7 +92,7 @@ boot_cell()	# cell: boot it, console to its log, "rc secs" to log.rc
 	log=$logs/$name-$cell$tag.log
 	start=$(date +%s)
 	# shellcheck disable=SC2086 # an option or nothing
-	"$TOP/scripts/boot-qemu.sh" --gic "$gic" --mode "$mode" --suite "$suite" $its_off \
+	"$TOP/scripts/boot-qemu.sh" --gic "$gic" --mode "$mode" --suite "$suite" $its_dt \
 		--append "$append" --timeout "$tmo" "$image" "$initrd" \
 		>"$log" 2>&1 || rc=$?
 	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"

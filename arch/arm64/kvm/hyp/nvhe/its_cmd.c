@@ -542,7 +542,7 @@ static void its_queue_put(struct its_queue *q, u64 off, const u64 *cmd)
 		WRITE_ONCE(dst[i], cpu_to_le64(cmd[i]));
 
 	if (q->flush)
-		q->hw->clean(dst, ITS_CMD_BYTES);
+		q->hw->clean(q->hw_priv, dst, ITS_CMD_BYTES);
 }
 
 static void its_queue_scrub(struct its_queue *q, u64 off)

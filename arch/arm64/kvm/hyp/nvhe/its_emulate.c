@@ -83,6 +83,7 @@ struct its_emu {
 	struct its_table	tables[GITS_BASER_NR_REGS];
 	u8			id;		/* in trace events: handover order */
 	u32			traps;		/* since the last pkvm_its_batch event */
+	u32			cleaned;	/* since the last pkvm_its_batch event */
 };
 
 /* Host pages the ITS driver set aside for ITTs, pinned while claimed. */
@@ -204,10 +205,20 @@ static void its_queue_write(void *hw, u32 offset, u64 val)
 		writeq_relaxed(val, its->base + offset);
 }
 
-/* A non-coherent ITS reads the queue from the PoC (IHI 0069H, GITS_CBASER). */
-static void its_queue_clean(void *addr, size_t size)
+/*
+ * An ITS that does not snoop reads its queue and tables from the PoC (IHI
+ * 0069H, GITS_CBASER and GITS_BASER<n> shareability). Counted: what a
+ * non-coherent ITS costs shows in the pkvm_its_batch events.
+ */
+static void its_clean(struct its_emu *its, void *addr, size_t size)
 {
 	kvm_flush_dcache_to_poc(addr, size);
+	its->cleaned++;
+}
+
+static void its_queue_clean(void *hw, void *addr, size_t size)
+{
+	its_clean(hw, addr, size);
 }
 
 static void its_queue_refused(void *hw, const u64 *cmd, enum its_cmd_reason why)
@@ -234,8 +245,9 @@ static bool its_emu_write_cwriter(struct its_emu *its, u64 val)
 	bool ret = its_queue_write_cwriter(&its->q, val);
 
 	trace_pkvm_its_batch(its->id, its->q.cmds.seq - seq, its->q.cmds.nr_refused - refused,
-			     its->traps);
+			     its->traps, its->cleaned);
 	its->traps = 0;
+	its->cleaned = 0;
 
 	return ret;
 }
@@ -830,7 +842,7 @@ static int its_l2_take(const struct its_table *t, u64 e, bool clear)
 	if (clear)
 		memset(hyp_phys_to_virt(l2), 0, t->psz);
 	if (t->flush)
-		kvm_flush_dcache_to_poc(hyp_phys_to_virt(l2), t->psz);
+		its_clean(t->its, hyp_phys_to_virt(l2), t->psz);
 
 	return 0;
 }
@@ -851,7 +863,7 @@ static bool its_l1_write(struct its_table *t, u64 idx, u64 val)
 
 	WRITE_ONCE(t->l1[idx], val);
 	if (t->flush)
-		kvm_flush_dcache_to_poc(&t->l1[idx], sizeof(u64));
+		its_clean(t->its, &t->l1[idx], sizeof(u64));
 	/* As the driver does: the ITS may read the entry as soon as it is set. */
 	dsb(sy);
 

@@ -111,7 +111,7 @@ u64 its_queue_next(u64 off, u64 qsize);
 struct its_queue_hw_ops {
 	u64 (*read)(void *hw, u32 offset);
 	void (*write)(void *hw, u32 offset, u64 val);
-	void (*clean)(void *addr, size_t size);
+	void (*clean)(void *hw, void *addr, size_t size);
 	/* Optional: told about each refused command, as the host wrote it. */
 	void (*refused)(void *hw, const u64 *cmd, enum its_cmd_reason why);
 };

@@ -1,0 +1,91 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Unbind and bind the virtio-rng PCI function's driver, many times. Each
+# unbind frees the device's MSIs and its ITT (MAPD V=0), each bind maps it
+# again with a new ITT (MAPD V=1, MAPTI): under pKVM both go through the
+# hypervisor, which records every mapped device (a bounded table) and pins
+# its ITT until the ITS has unmapped it. A record or a pin that a cycle
+# leaves behind adds up: past the table's size, MAPD would be refused and
+# the device's MSIs would never arrive. Then check that every cycle
+# completed, that the driver never timed out on the queue, that the
+# hypervisor refused no command (when its trace events are there), and
+# that MSIs are still delivered.
+#
+# usage: device-churn.sh [CYCLES]   (default 1000)
+# Prints KTAP.
+
+n=${1:-1000}
+drv=/sys/bus/pci/drivers/virtio-pci
+hyp=/sys/kernel/tracing/remotes/hypervisor
+ev=$hyp/events/hypervisor/pkvm_its_cmd_refuse
+echo "KTAP version 1"
+echo "1..4"
+
+# The PCI function whose virtio device is the RNG.
+v=$(readlink -f /sys/bus/virtio/drivers/virtio_rng/virtio* 2>/dev/null)
+bdf=
+[ -z "$v" ] || bdf=$(basename "$(dirname "$v")")
+case $bdf in
+[0-9a-f]*:*) ;;
+*)
+	for i in 1 2 3 4; do
+		echo "ok $i # SKIP no virtio-rng PCI function"
+	done
+	exit 4 ;;
+esac
+
+tracing=
+if [ -d "$ev" ]; then
+	echo 1 >"$ev/enable"
+	echo 1 >"$hyp/tracing_on"
+	tracing=1
+fi
+refused_before=$(grep -c ' pkvm_its_cmd_refuse ' "$hyp/trace" 2>/dev/null)
+
+# No hwrng thread reading the device while it comes and goes.
+echo 0 >/sys/module/rng_core/parameters/default_quality 2>/dev/null
+done_cycles=0
+t0=$(cut -d' ' -f1 /proc/uptime)
+i=0
+while [ "$i" -lt "$n" ]; do
+	echo "$bdf" >"$drv/unbind" 2>/dev/null || break
+	echo "$bdf" >"$drv/bind" 2>/dev/null || break
+	i=$((i + 1))
+	done_cycles=$i
+done
+t1=$(cut -d' ' -f1 /proc/uptime)
+echo "# $done_cycles unbind/bind cycles of $bdf in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
+
+if [ "$done_cycles" -eq "$n" ]; then
+	echo "ok 1 $n unbind/bind cycles completed"
+else
+	echo "not ok 1 $n unbind/bind cycles completed: stopped after $done_cycles"
+fi
+
+if dmesg | grep -q 'ITS queue timeout'; then
+	echo "not ok 2 no ITS queue timeout"
+	dmesg | grep 'ITS queue timeout' | tail -n 3 | sed 's/^/# /'
+else
+	echo "ok 2 no ITS queue timeout"
+fi
+
+if [ -n "$tracing" ]; then
+	refused=$(($(grep -c ' pkvm_its_cmd_refuse ' "$hyp/trace") - refused_before))
+	echo 0 >"$ev/enable"
+	if [ "$refused" -eq 0 ]; then
+		echo "ok 3 the hypervisor refused none of the driver's commands"
+	else
+		echo "not ok 3 the hypervisor refused $refused of the driver's commands"
+		grep ' pkvm_its_cmd_refuse ' "$hyp/trace" | tail -n 3 | sed 's/^/# /'
+	fi
+else
+	echo "ok 3 # SKIP no hypervisor trace events (not pKVM, or no CONFIG_NVHE_EL2_TRACING)"
+fi
+
+# The device, mapped again after the last bind, still raises MSIs.
+if timeout 20 head -c 256 /dev/hwrng >/dev/null 2>&1; then
+	echo "ok 4 virtio-rng still answers (its MSIs arrive)"
+else
+	echo "not ok 4 virtio-rng still answers (its MSIs arrive)"
+fi

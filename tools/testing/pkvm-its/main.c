@@ -551,6 +551,62 @@ static void test_queue_replay(void)
 	       "enable once back, where the ITS stopped");
 }
 
+/*
+ * The device records, a hash table with deletions that move records about,
+ * against a plain model: random maps, unmaps and retires, with DeviceIDs
+ * from a small range so that homes collide; every device is then found
+ * (INT accepted) exactly when the model says it is mapped.
+ */
+static void test_dev_table(void)
+{
+	static u8 model[512];	/* 0: unmapped, 1: mapped, 2: unmapping */
+	u64 out[4];
+	unsigned int round, d, mapped = 0, pinned = 0;
+	bool ok = true;
+
+	init_state(&st);
+	st.lim.nr_devids = 1024;
+	memset(model, 0, sizeof(model));
+	srand(1);
+	for (round = 0; round < 20000; round++) {
+		d = rand() % 512;
+		if (model[d] == 0) {
+			u64 map[4] = CMD(GITS_CMD_MAPD, DEV(d), 0, ITT(0x200000 + d * 0x100) | V, 0);
+			enum its_cmd_reason r = its_cmd_check(&st, map, out);
+
+			if (r == ITS_CMD_OK)
+				model[d] = 1;
+			else
+				ok &= r == ITS_CMD_DEV_TABLE_FULL;
+		} else if (model[d] == 1) {
+			u64 unmap[4] = CMD(GITS_CMD_MAPD, DEV(d), 0, 0, 0);
+
+			ok &= its_cmd_check(&st, unmap, out) == ITS_CMD_OK;
+			model[d] = 2;
+		}
+		/* Now and then the ITS catches up with everything queued. */
+		if (rand() % 8 == 0) {
+			its_cmd_retire(&st, st.seq);
+			for (d = 0; d < 512; d++)
+				model[d] = model[d] == 2 ? 0 : model[d];
+		}
+		for (d = 0; d < 512 && !(round % 97); d++) {
+			u64 cmd[4] = CMD(GITS_CMD_INT, DEV(d), EV(0), 0, 0);
+			enum its_cmd_reason r = its_cmd_check(&st, cmd, out);
+
+			ok &= model[d] == 1 ? r == ITS_CMD_OK : r == ITS_CMD_DEV_UNMAPPED;
+		}
+	}
+	/* One page pinned per mapped device, nothing for the others. */
+	its_cmd_retire(&st, st.seq);
+	for (d = 0; d < 512; d++)
+		mapped += model[d] == 1;
+	for (d = 0x200; d < 0x280; d++)
+		pinned += pins[d];
+	expect(ok, "devices", "records follow maps, unmaps and retires under collisions");
+	expect(pinned == mapped, "devices", "one pin per mapped device");
+}
+
 /* Refusals carry the architected error where the GIC specification has one. */
 static void test_errors(void)
 {
@@ -591,6 +647,7 @@ int main(void)
 	test_queue();
 	test_queue_replay();
 	test_errors();
+	test_dev_table();
 
 	printf("%s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", checks, failures);
 

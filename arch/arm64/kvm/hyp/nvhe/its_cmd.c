@@ -24,7 +24,9 @@
 #include <linux/bitfield.h>
 #include <linux/bits.h>
 #include <linux/compiler.h>
+#include <linux/hash.h>
 #include <linux/irqchip/arm-gic-v3.h>
+#include <linux/log2.h>
 
 #include <nvhe/its_cmd.h>
 
@@ -39,28 +41,72 @@
 /* Not used by Linux, hence not in arm-gic-v3.h (IHI 0069H, VMAPI). */
 #define ITS_CMD_VMAPI		GITS_CMD_GICv4(GITS_CMD_MAPI)
 
+/*
+ * Device records are an open-addressing hash table on the DeviceID with
+ * linear probing: a command finds its device in a few probes, however many
+ * devices are mapped. A run of used slots always ends at a free one while
+ * the table is not full (free_dev() keeps runs unbroken), and no probe
+ * goes round more than once.
+ */
+static_assert(!(ITS_CMD_MAX_DEVICES & (ITS_CMD_MAX_DEVICES - 1)), "a power of 2");
+
+static u32 dev_home(u32 devid)
+{
+	return hash_32(devid, ilog2(ITS_CMD_MAX_DEVICES));
+}
+
+static u32 dev_next(u32 i)
+{
+	return (i + 1) & (ITS_CMD_MAX_DEVICES - 1);
+}
+
 static struct its_dev_rec *find_dev(struct its_cmd_state *st, u32 devid)
 {
-	int i;
+	u32 i = dev_home(devid), n;
 
-	for (i = 0; i < ITS_CMD_MAX_DEVICES; i++) {
-		if (st->dev[i].state != ITS_DEV_FREE && st->dev[i].devid == devid)
+	for (n = 0; n < ITS_CMD_MAX_DEVICES; n++, i = dev_next(i)) {
+		if (st->dev[i].state == ITS_DEV_FREE)
+			return NULL;
+		if (st->dev[i].devid == devid)
 			return &st->dev[i];
 	}
 
 	return NULL;
 }
 
-static struct its_dev_rec *alloc_dev(struct its_cmd_state *st)
+/* The slot for @devid, which find_dev() did not find; NULL when full. */
+static struct its_dev_rec *alloc_dev(struct its_cmd_state *st, u32 devid)
 {
-	int i;
+	u32 i = dev_home(devid), n;
 
-	for (i = 0; i < ITS_CMD_MAX_DEVICES; i++) {
+	for (n = 0; n < ITS_CMD_MAX_DEVICES; n++, i = dev_next(i)) {
 		if (st->dev[i].state == ITS_DEV_FREE)
 			return &st->dev[i];
 	}
 
 	return NULL;
+}
+
+/*
+ * Free the slot of @dev, then close the hole: a record further along the
+ * run moves into it unless its home lies between the hole and itself
+ * (backward-shift deletion, so no probe ever stops early at the hole).
+ * The slot of @dev may then hold another record.
+ */
+static void free_dev(struct its_cmd_state *st, struct its_dev_rec *dev)
+{
+	const u32 mask = ITS_CMD_MAX_DEVICES - 1;
+	u32 hole = dev - st->dev, i, home;
+
+	st->dev[hole].state = ITS_DEV_FREE;
+	for (i = dev_next(hole); st->dev[i].state != ITS_DEV_FREE; i = dev_next(i)) {
+		home = dev_home(st->dev[i].devid);
+		if (((i - home) & mask) < ((i - hole) & mask))
+			continue;
+		st->dev[hole] = st->dev[i];
+		st->dev[i].state = ITS_DEV_FREE;
+		hole = i;
+	}
 }
 
 static void its_cmd_zero(u64 *out)
@@ -158,7 +204,7 @@ enum its_cmd_reason its_cmd_map_dev(struct its_cmd_state *st, u32 devid, u8 size
 	if (find_dev(st, devid))
 		return ITS_CMD_DEV_BUSY;
 
-	dev = alloc_dev(st);
+	dev = alloc_dev(st, devid);
 	if (!dev)
 		return ITS_CMD_DEV_TABLE_FULL;
 
@@ -217,6 +263,7 @@ static enum its_cmd_reason handle_mapd(struct its_cmd_state *st, const u64 *in, 
 	if (dev && dev->state == ITS_DEV_MAPPED) {
 		dev->state = ITS_DEV_UNMAPPING;
 		dev->unmap_seq = st->seq;
+		st->nr_unmapping++;
 	} else if (dev) {
 		return ITS_CMD_DEV_BUSY;
 	}
@@ -457,16 +504,20 @@ enum its_cmd_reason its_cmd_check(struct its_cmd_state *st, const u64 *in, u64 *
  */
 void its_cmd_retire(struct its_cmd_state *st, u64 done_seq)
 {
-	int i;
+	u32 i = 0;
 
-	for (i = 0; i < ITS_CMD_MAX_DEVICES; i++) {
+	while (st->nr_unmapping && i < ITS_CMD_MAX_DEVICES) {
 		struct its_dev_rec *dev = &st->dev[i];
 
-		if (dev->state != ITS_DEV_UNMAPPING || dev->unmap_seq >= done_seq)
+		if (dev->state != ITS_DEV_UNMAPPING || dev->unmap_seq >= done_seq) {
+			i++;
 			continue;
+		}
 
 		st->mem->unpin(dev->itt_pfn, dev->itt_nr_pages);
-		dev->state = ITS_DEV_FREE;
+		st->nr_unmapping--;
+		/* Another record may move into this slot: look at it again. */
+		free_dev(st, dev);
 	}
 }
 

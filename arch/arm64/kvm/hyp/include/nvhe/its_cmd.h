@@ -18,7 +18,7 @@
 #define ITS_CMD_BYTES		32
 #define ITS_CMD_DWORDS		(ITS_CMD_BYTES / sizeof(u64))
 
-/* Devices the hypervisor can track per ITS (one ITT mapping each). */
+/* Devices the hypervisor can track per ITS (one ITT mapping each): a power of 2. */
 #define ITS_CMD_MAX_DEVICES	256
 /* Redistributors commands may name (MAPC, SYNC). */
 #define ITS_CMD_MAX_TARGETS	256
@@ -85,7 +85,8 @@ struct its_dev_rec {
 struct its_cmd_state {
 	struct its_cmd_limits		lim;
 	const struct its_cmd_mem_ops	*mem;
-	struct its_dev_rec		dev[ITS_CMD_MAX_DEVICES];
+	struct its_dev_rec		dev[ITS_CMD_MAX_DEVICES];	/* see find_dev() */
+	u32				nr_unmapping;	/* records in ITS_DEV_UNMAPPING */
 	u64				seq;	/* commands written so far */
 	/* Index in lim.targets[] of the stand-in SYNCs: its_cmd_encode_sync() */
 	u32				sync_target;

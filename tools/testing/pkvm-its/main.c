@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include <linux/bits.h>
+#include <linux/hash.h>
 #include <linux/kernel.h>
+#include <linux/log2.h>
 #include <linux/irqchip/arm-gic-v3.h>
 
 #include <nvhe/its_cmd.h>
@@ -553,25 +555,39 @@ static void test_queue_replay(void)
 
 /*
  * The device records, a hash table with deletions that move records about,
- * against a plain model: random maps, unmaps and retires, with DeviceIDs
- * from a small range so that homes collide; every device is then found
- * (INT accepted) exactly when the model says it is mapped.
+ * against a plain model: random maps, unmaps and retires up to random queue
+ * positions, over DeviceIDs whose homes (hash_32(id, 8)) all fall in slots
+ * 254, 255 and 0, so that every record sits in one long run across the end
+ * of the table; then every device is found (INT accepted) exactly when the
+ * model says it is mapped, with one pin each.
  */
+#define DT_IDS		512
+
 static void test_dev_table(void)
 {
-	static u8 model[512];	/* 0: unmapped, 1: mapped, 2: unmapping */
-	u64 out[4];
+	static u64 unmap_seq[DT_IDS];
+	static u8 model[DT_IDS];	/* 0: unmapped, 1: mapped, 2: unmapping */
+	static u32 ids[DT_IDS];
 	unsigned int round, d, mapped = 0, pinned = 0;
+	u64 out[4], done = 0;
 	bool ok = true;
+	u32 id, home;
+
+	for (id = 0, d = 0; d < DT_IDS; id++) {
+		home = hash_32(id, ilog2(ITS_CMD_MAX_DEVICES));
+		if (home >= ITS_CMD_MAX_DEVICES - 2 || home == 0)
+			ids[d++] = id;
+	}
 
 	init_state(&st);
-	st.lim.nr_devids = 1024;
+	st.lim.nr_devids = BIT_ULL(32);
 	memset(model, 0, sizeof(model));
 	srand(1);
 	for (round = 0; round < 20000; round++) {
-		d = rand() % 512;
+		d = rand() % DT_IDS;
 		if (model[d] == 0) {
-			u64 map[4] = CMD(GITS_CMD_MAPD, DEV(d), 0, ITT(0x200000 + d * 0x100) | V, 0);
+			u64 map[4] = CMD(GITS_CMD_MAPD, DEV(ids[d]), 0,
+					 ITT(0x200000 + d * 0x100) | V, 0);
 			enum its_cmd_reason r = its_cmd_check(&st, map, out);
 
 			if (r == ITS_CMD_OK)
@@ -579,19 +595,23 @@ static void test_dev_table(void)
 			else
 				ok &= r == ITS_CMD_DEV_TABLE_FULL;
 		} else if (model[d] == 1) {
-			u64 unmap[4] = CMD(GITS_CMD_MAPD, DEV(d), 0, 0, 0);
+			u64 unmap[4] = CMD(GITS_CMD_MAPD, DEV(ids[d]), 0, 0, 0);
 
+			unmap_seq[d] = st.seq;
 			ok &= its_cmd_check(&st, unmap, out) == ITS_CMD_OK;
 			model[d] = 2;
 		}
-		/* Now and then the ITS catches up with everything queued. */
+		/* Now and then the ITS catches up with part of what is queued. */
 		if (rand() % 8 == 0) {
-			its_cmd_retire(&st, st.seq);
-			for (d = 0; d < 512; d++)
-				model[d] = model[d] == 2 ? 0 : model[d];
+			done += rand() % (st.seq - done + 1);
+			its_cmd_retire(&st, done);
+			for (d = 0; d < DT_IDS; d++) {
+				if (model[d] == 2 && unmap_seq[d] < done)
+					model[d] = 0;
+			}
 		}
-		for (d = 0; d < 512 && !(round % 97); d++) {
-			u64 cmd[4] = CMD(GITS_CMD_INT, DEV(d), EV(0), 0, 0);
+		for (d = 0; d < DT_IDS && !(round % 97); d++) {
+			u64 cmd[4] = CMD(GITS_CMD_INT, DEV(ids[d]), EV(0), 0, 0);
 			enum its_cmd_reason r = its_cmd_check(&st, cmd, out);
 
 			ok &= model[d] == 1 ? r == ITS_CMD_OK : r == ITS_CMD_DEV_UNMAPPED;
@@ -599,11 +619,11 @@ static void test_dev_table(void)
 	}
 	/* One page pinned per mapped device, nothing for the others. */
 	its_cmd_retire(&st, st.seq);
-	for (d = 0; d < 512; d++)
+	for (d = 0; d < DT_IDS; d++)
 		mapped += model[d] == 1;
-	for (d = 0x200; d < 0x280; d++)
+	for (d = 0x200; d < 0x200 + DT_IDS * 0x100 / 0x1000; d++)
 		pinned += pins[d];
-	expect(ok, "devices", "records follow maps, unmaps and retires under collisions");
+	expect(ok, "devices", "records follow maps, unmaps and retires in one long run");
 	expect(pinned == mapped, "devices", "one pin per mapped device");
 }
 

@@ -45,8 +45,8 @@
  * Device records are an open-addressing hash table on the DeviceID with
  * linear probing: a command finds its device in a few probes, however many
  * devices are mapped. A run of used slots always ends at a free one while
- * the table is not full (free_dev() keeps runs unbroken), and no probe
- * goes round more than once.
+ * the table is not full (free_dev() keeps runs unbroken), and a lookup
+ * never goes round more than once.
  */
 static_assert(!(ITS_CMD_MAX_DEVICES & (ITS_CMD_MAX_DEVICES - 1)), "a power of 2");
 
@@ -90,8 +90,10 @@ static struct its_dev_rec *alloc_dev(struct its_cmd_state *st, u32 devid)
 /*
  * Free the slot of @dev, then close the hole: a record further along the
  * run moves into it unless its home lies between the hole and itself
- * (backward-shift deletion, so no probe ever stops early at the hole).
- * The slot of @dev may then hold another record.
+ * (backward-shift deletion, so no lookup ever stops early at the hole).
+ * The slot of @dev may then hold another record. The walk ends at the
+ * first free slot, at the latest the hole itself: on a full table it may
+ * pass the end of the run, where nothing moves any more.
  */
 static void free_dev(struct its_cmd_state *st, struct its_dev_rec *dev)
 {

@@ -43,6 +43,8 @@ awk '{ print $1 }' | sort -u | while read -r t; do
 	[ -x "$from" ] || die "test $t is listed but $from does not exist or was not built"
 	install -D -m 755 "$from" "$root/tests/$t"
 done
+# What the host-side scripts source.
+install -D -m 644 "$TOP/tests/host/lib.sh" "$root/tests/host/lib.sh"
 
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |
 	gzip -1 >"$out.tmp"

@@ -11,6 +11,8 @@
 # usage: cpu-hotplug.sh [CYCLES]   (default 50)
 # Prints KTAP.
 
+. "$(dirname "$0")/lib.sh"
+
 n=${1:-50}
 cpu=/sys/devices/system/cpu/cpu1/online
 echo "KTAP version 1"
@@ -22,12 +24,6 @@ if [ ! -w "$cpu" ]; then
 	done
 	exit 4
 fi
-
-msi_total()
-{
-	awk '/ITS-PCI-MSI/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i }
-	     END { print s + 0 }' /proc/interrupts
-}
 
 # Keep every ITS MSI on CPU 1 where allowed, so that each offline moves them.
 awk '/ITS-PCI-MSI/ { sub(":", "", $1); print "/proc/irq/" $1 "/smp_affinity" }' \
@@ -44,35 +40,19 @@ while [ "$i" -lt "$n" ]; do
 	i=$((i + 1))
 done
 if [ "$ok" -eq "$n" ]; then
-	echo "ok 1 $n offline/online cycles of CPU 1"
+	ktap_result ok "$n offline/online cycles of CPU 1"
 else
-	echo "not ok 1 $n offline/online cycles of CPU 1: $ok completed"
+	ktap_result fail "$n offline/online cycles of CPU 1: $ok completed"
 fi
-
-if dmesg | grep -q 'ITS queue timeout'; then
-	echo "not ok 2 no ITS queue timeout"
-	dmesg | grep 'ITS' | tail -n 5 | sed 's/^/# /'
-else
-	echo "ok 2 no ITS queue timeout"
-fi
+check_no_queue_timeout
 
 # Anything the GIC drivers or pKVM complained about during the cycles.
 bad=$(dmesg | tail -n +$((seen + 1)) | grep -iE 'GIC|ITS|LPI|kvm' | grep -iE 'fail|error|warn|timeout')
 if [ -n "$bad" ]; then
-	echo "not ok 3 no GIC or pKVM error while cycling"
+	ktap_result fail "no GIC or pKVM error while cycling"
 	echo "$bad" | tail -n 5 | sed 's/^/# /'
 else
-	echo "ok 3 no GIC or pKVM error while cycling"
+	ktap_result ok "no GIC or pKVM error while cycling"
 fi
-
-before=$(msi_total)
-timeout 20 head -c 256 /dev/hwrng >/dev/null 2>&1
-after=$(msi_total)
-if [ "$after" -gt "$before" ]; then
-	echo "ok 4 MSIs delivered after the cycles ($before -> $after)"
-else
-	echo "not ok 4 MSIs delivered after the cycles ($before -> $after)"
-fi
-[ "$ok" -eq "$n" ] && [ "$after" -gt "$before" ] || exit 1
-dmesg | grep -q 'ITS queue timeout' && exit 1
-exit 0
+check_msis_arrive
+exit "$(ktap_status)"

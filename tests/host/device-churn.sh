@@ -15,6 +15,8 @@
 # usage: device-churn.sh [CYCLES]   (default 1000)
 # Prints KTAP.
 
+. "$(dirname "$0")/lib.sh"
+
 n=${1:-1000}
 drv=/sys/bus/pci/drivers/virtio-pci
 hyp=/sys/kernel/tracing/remotes/hypervisor
@@ -58,34 +60,25 @@ t1=$(cut -d' ' -f1 /proc/uptime)
 echo "# $done_cycles unbind/bind cycles of $bdf in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
 
 if [ "$done_cycles" -eq "$n" ]; then
-	echo "ok 1 $n unbind/bind cycles completed"
+	ktap_result ok "$n unbind/bind cycles completed"
 else
-	echo "not ok 1 $n unbind/bind cycles completed: stopped after $done_cycles"
+	ktap_result fail "$n unbind/bind cycles completed: stopped after $done_cycles"
 fi
-
-if dmesg | grep -q 'ITS queue timeout'; then
-	echo "not ok 2 no ITS queue timeout"
-	dmesg | grep 'ITS queue timeout' | tail -n 3 | sed 's/^/# /'
-else
-	echo "ok 2 no ITS queue timeout"
-fi
+check_no_queue_timeout
 
 if [ -n "$tracing" ]; then
 	refused=$(($(grep -c ' pkvm_its_cmd_refuse ' "$hyp/trace") - refused_before))
 	echo 0 >"$ev/enable"
 	if [ "$refused" -eq 0 ]; then
-		echo "ok 3 the hypervisor refused none of the driver's commands"
+		ktap_result ok "the hypervisor refused none of the driver's commands"
 	else
-		echo "not ok 3 the hypervisor refused $refused of the driver's commands"
+		ktap_result fail "the hypervisor refused $refused of the driver's commands"
 		grep ' pkvm_its_cmd_refuse ' "$hyp/trace" | tail -n 3 | sed 's/^/# /'
 	fi
 else
-	echo "ok 3 # SKIP no hypervisor trace events (not pKVM, or no CONFIG_NVHE_EL2_TRACING)"
+	ktap_result ok "# SKIP no hypervisor trace events (not pKVM, or no CONFIG_NVHE_EL2_TRACING)"
 fi
 
 # The device, mapped again after the last bind, still raises MSIs.
-if timeout 20 head -c 256 /dev/hwrng >/dev/null 2>&1; then
-	echo "ok 4 virtio-rng still answers (its MSIs arrive)"
-else
-	echo "not ok 4 virtio-rng still answers (its MSIs arrive)"
-fi
+check_msis_arrive
+exit "$(ktap_status)"

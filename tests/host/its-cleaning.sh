@@ -16,6 +16,8 @@
 # usage: its-cleaning.sh [CHANGES]   (default 300)
 # Prints KTAP.
 
+. "$(dirname "$0")/lib.sh"
+
 n=${1:-300}
 hyp=/sys/kernel/tracing/remotes/hypervisor
 ev=$hyp/events/hypervisor/pkvm_its_batch
@@ -51,26 +53,22 @@ EOT
 echo "# $writes GITS_CWRITER writes, $cmds commands, $cleaned ranges cleaned to the PoC"
 
 if [ "$writes" -gt 0 ]; then
-	echo "ok 1 the affinity changes went through the hypervisor"
+	ktap_result ok "the affinity changes went through the hypervisor"
 else
-	echo "not ok 1 the affinity changes went through the hypervisor: no pkvm_its_batch event"
+	ktap_result fail "the affinity changes went through the hypervisor: no pkvm_its_batch event"
 fi
 
 if dmesg | grep -q 'ITS: using cache flushing for cmd queue'; then
 	# At least the queue slot of every forwarded command.
 	if [ "$cleaned" -ge "$cmds" ] && [ "$cmds" -gt 0 ]; then
-		echo "ok 2 non-coherent ITS: the hypervisor cleaned $cleaned ranges for $cmds commands"
+		ktap_result ok "non-coherent ITS: the hypervisor cleaned $cleaned ranges for $cmds commands"
 	else
-		echo "not ok 2 non-coherent ITS: the hypervisor cleaned $cleaned ranges for $cmds commands"
+		ktap_result fail "non-coherent ITS: the hypervisor cleaned $cleaned ranges for $cmds commands"
 	fi
 elif [ "$cleaned" -eq 0 ]; then
-	echo "ok 2 coherent ITS: the hypervisor cleaned nothing"
+	ktap_result ok "coherent ITS: the hypervisor cleaned nothing"
 else
-	echo "not ok 2 coherent ITS: the hypervisor cleaned $cleaned ranges"
+	ktap_result fail "coherent ITS: the hypervisor cleaned $cleaned ranges"
 fi
-
-if timeout 20 head -c 256 /dev/hwrng >/dev/null 2>&1; then
-	echo "ok 3 virtio-rng still answers (its MSIs arrive)"
-else
-	echo "not ok 3 virtio-rng still answers (its MSIs arrive)"
-fi
+check_msis_arrive
+exit "$(ktap_status)"

@@ -6,7 +6,9 @@
 # enable LPIs on its redistributor again and map its collection. Under pKVM
 # both go through the hypervisor's emulation of the ITS and of the
 # redistributor. Then check that the driver never timed out on the queue,
-# that every cycle completed, and that MSIs are still delivered.
+# that every cycle completed, that the hypervisor holds what it held
+# before (when its trace events are there), and that MSIs are still
+# delivered.
 #
 # usage: cpu-hotplug.sh [CYCLES]   (default 50)
 # Prints KTAP.
@@ -16,14 +18,16 @@
 n=${1:-50}
 cpu=/sys/devices/system/cpu/cpu1/online
 echo "KTAP version 1"
-echo "1..4"
+echo "1..5"
 
 if [ ! -w "$cpu" ]; then
-	for i in 1 2 3 4; do
+	for i in 1 2 3 4 5; do
 		echo "ok $i # SKIP CPU 1 cannot be taken offline (no CONFIG_HOTPLUG_CPU?)"
 	done
 	exit 4
 fi
+
+held_before=$(its_held)
 
 # Keep every ITS MSI on CPU 1 where allowed, so that each offline moves them.
 awk '/ITS-PCI-MSI/ { sub(":", "", $1); print "/proc/irq/" $1 "/smp_affinity" }' \
@@ -54,5 +58,6 @@ if [ -n "$bad" ]; then
 else
 	ktap_result ok "no GIC or pKVM error while cycling"
 fi
+check_held "$held_before" "$(its_held)"
 check_msis_arrive
 exit "$(ktap_status)"

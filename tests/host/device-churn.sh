@@ -9,8 +9,8 @@
 # leaves behind adds up: past the table's size, MAPD would be refused and
 # the device's MSIs would never arrive. Then check that every cycle
 # completed, that the driver never timed out on the queue, that the
-# hypervisor refused no command (when its trace events are there), and
-# that MSIs are still delivered.
+# hypervisor refused no command and holds what it held before (when its
+# trace events are there), and that MSIs are still delivered.
 #
 # usage: device-churn.sh [CYCLES]   (default 1000)
 # Prints KTAP.
@@ -19,10 +19,8 @@
 
 n=${1:-1000}
 drv=/sys/bus/pci/drivers/virtio-pci
-hyp=/sys/kernel/tracing/remotes/hypervisor
-ev=$hyp/events/hypervisor/pkvm_its_cmd_refuse
 echo "KTAP version 1"
-echo "1..4"
+echo "1..5"
 
 # The PCI function whose virtio device is the RNG.
 v=$(readlink -f /sys/bus/virtio/drivers/virtio_rng/virtio* 2>/dev/null)
@@ -31,19 +29,14 @@ bdf=
 case $bdf in
 [0-9a-f]*:*) ;;
 *)
-	for i in 1 2 3 4; do
+	for i in 1 2 3 4 5; do
 		echo "ok $i # SKIP no virtio-rng PCI function"
 	done
 	exit 4 ;;
 esac
 
-tracing=
-if [ -d "$ev" ]; then
-	echo 1 >"$ev/enable"
-	echo 1 >"$hyp/tracing_on"
-	tracing=1
-fi
-refused_before=$(grep -c ' pkvm_its_cmd_refuse ' "$hyp/trace" 2>/dev/null)
+refused_before=$(its_refusals)
+held_before=$(its_held)
 
 # No hwrng thread reading the device while it comes and goes.
 echo 0 >/sys/module/rng_core/parameters/default_quality 2>/dev/null
@@ -66,18 +59,8 @@ else
 fi
 check_no_queue_timeout
 
-if [ -n "$tracing" ]; then
-	refused=$(($(grep -c ' pkvm_its_cmd_refuse ' "$hyp/trace") - refused_before))
-	echo 0 >"$ev/enable"
-	if [ "$refused" -eq 0 ]; then
-		ktap_result ok "the hypervisor refused none of the driver's commands"
-	else
-		ktap_result fail "the hypervisor refused $refused of the driver's commands"
-		grep ' pkvm_its_cmd_refuse ' "$hyp/trace" | tail -n 3 | sed 's/^/# /'
-	fi
-else
-	ktap_result ok "# SKIP no hypervisor trace events (not pKVM, or no CONFIG_NVHE_EL2_TRACING)"
-fi
+check_no_refusal "$refused_before"
+check_held "$held_before" "$(its_held)"
 
 # The device, mapped again after the last bind, still raises MSIs.
 check_msis_arrive

@@ -55,3 +55,75 @@ check_msis_arrive()
 		ktap_result fail "virtio-rng answers, MSIs delivered ($before -> $after)"
 	fi
 }
+
+hyp_trace=/sys/kernel/tracing/remotes/hypervisor
+
+# The commands the hypervisor has refused so far (its pkvm_its_cmd_refuse
+# events, switched on here), or nothing without such an event.
+its_refusals()
+{
+	local ev=$hyp_trace/events/hypervisor/pkvm_its_cmd_refuse
+
+	[ -d "$ev" ] || return 0
+	echo 1 >"$ev/enable"
+	echo 1 >"$hyp_trace/tracing_on"
+	grep -c ' pkvm_its_cmd_refuse ' "$hyp_trace/trace"
+}
+
+# check_no_refusal BEFORE: no refusal since its_refusals printed BEFORE.
+check_no_refusal()
+{
+	local refused
+
+	if [ -z "$1" ]; then
+		ktap_result ok "# SKIP no hypervisor trace events (not pKVM, or no CONFIG_NVHE_EL2_TRACING)"
+		return
+	fi
+	refused=$(($(its_refusals) - $1))
+	if [ "$refused" -eq 0 ]; then
+		ktap_result ok "the hypervisor refused none of the driver's commands"
+	else
+		ktap_result fail "the hypervisor refused $refused of the driver's commands"
+		grep ' pkvm_its_cmd_refuse ' "$hyp_trace/trace" | tail -n 3 | sed 's/^/# /'
+	fi
+}
+
+# What the pKVM ITS proxy holds (its pkvm_its_held event: mapped devices,
+# ITT claims, the pages each pins), one line per ITS, or nothing when the
+# hypervisor has no such event (not pKVM, no EL2 tracing). The event
+# follows each batch of commands: make the driver send one by moving an
+# ITS MSI to CPU 1 and back (MOVI, SYNC).
+its_held()
+{
+	local ev=$hyp_trace/events/hypervisor/pkvm_its_held
+
+	[ -d "$ev" ] || return 0
+	echo 1 >"$ev/enable"
+	echo 1 >"$hyp_trace/tracing_on"
+	awk '/ITS-PCI-MSI/ { sub(":", "", $1); print "/proc/irq/" $1 "/smp_affinity" }' \
+		/proc/interrupts | while read -r f; do
+		echo 2 >"$f" 2>/dev/null && echo 1 >"$f" 2>/dev/null && break
+	done
+	# Off again, so that it does not fill the trace buffer (the other
+	# scripts count their own events in it).
+	echo 0 >"$ev/enable"
+	grep ' pkvm_its_held ' "$hyp_trace/trace" |
+		sed -n 's/.* pkvm_its_held \(its=[0-9]*\) /\1 /p' |
+		awk '{ last[$1] = $0 } END { for (i in last) print last[i] }' | sort
+}
+
+# check_held BEFORE AFTER: what the proxy holds is back where it was.
+check_held()
+{
+	if [ -z "$1" ]; then
+		ktap_result ok "# SKIP no pkvm_its_held event (not pKVM, or no CONFIG_NVHE_EL2_TRACING)"
+	elif [ "$1" = "$2" ]; then
+		ktap_result ok "the hypervisor holds what it held before: $(echo "$2" | tr '\n' ' ')"
+	else
+		ktap_result fail "the hypervisor holds what it held before"
+		echo "# before: $1" | tr '\n' ' '
+		echo
+		echo "# after:  $2" | tr '\n' ' '
+		echo
+	fi
+}

@@ -625,6 +625,8 @@ static void test_dev_table(void)
 		pinned += pins[d];
 	expect(ok, "devices", "records follow maps, unmaps and retires in one long run");
 	expect(pinned == mapped, "devices", "one pin per mapped device");
+	expect(st.nr_devs == mapped && st.nr_itt_pages == pinned, "devices",
+	       "the counts the proxy traces match");
 }
 
 /* Refusals carry the architected error where the GIC specification has one. */

@@ -220,6 +220,8 @@ enum its_cmd_reason its_cmd_map_dev(struct its_cmd_state *st, u32 devid, u8 size
 	dev->itt_pfn = first;
 	dev->itt_nr_pages = last - first + 1;
 	dev->state = ITS_DEV_MAPPED;
+	st->nr_devs++;
+	st->nr_itt_pages += dev->itt_nr_pages;
 
 	return ITS_CMD_OK;
 }
@@ -518,6 +520,8 @@ void its_cmd_retire(struct its_cmd_state *st, u64 done_seq)
 
 		st->mem->unpin(dev->itt_pfn, dev->itt_nr_pages);
 		st->nr_unmapping--;
+		st->nr_devs--;
+		st->nr_itt_pages -= dev->itt_nr_pages;
 		/* Another record may move into this slot: look at it again. */
 		free_dev(st, dev);
 	}

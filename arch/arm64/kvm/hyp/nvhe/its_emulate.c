@@ -97,6 +97,9 @@ struct its_itt_claim {
 
 static struct its_itt_claim its_claims[PKVM_MAX_ITT_CLAIMS];
 static DEFINE_HYP_SPINLOCK(its_claim_lock);
+/* What its_claims[] holds, for the pkvm_its_held trace event. */
+static u32 its_nr_claims;
+static u64 its_nr_claim_pages;
 
 static struct its_emu *its_emus[PKVM_MAX_ITS];
 static unsigned int its_nr;
@@ -238,7 +241,10 @@ static const struct its_queue_hw_ops its_queue_hw_ops = {
 	.refused	= its_queue_refused,
 };
 
-/* One trace event per batch: what it cost the host to hand it over. */
+/*
+ * Trace events per batch: what it cost the host to hand it over, and what
+ * the proxy holds once the ITS was seen to run it.
+ */
 static bool its_emu_write_cwriter(struct its_emu *its, u64 val)
 {
 	u64 seq = its->q.cmds.seq, refused = its->q.cmds.nr_refused;
@@ -246,6 +252,8 @@ static bool its_emu_write_cwriter(struct its_emu *its, u64 val)
 
 	trace_pkvm_its_batch(its->id, its->q.cmds.seq - seq, its->q.cmds.nr_refused - refused,
 			     its->traps, its->cleaned);
+	trace_pkvm_its_held(its->id, its->q.cmds.nr_devs, its->q.cmds.nr_itt_pages,
+			    READ_ONCE(its_nr_claims), READ_ONCE(its_nr_claim_pages));
 	its->traps = 0;
 	its->cleaned = 0;
 
@@ -1353,6 +1361,8 @@ int pkvm_its_claim_itt(u64 pfn, u64 nr_pages)
 	if (!ret) {
 		c->pfn = pfn;
 		c->nr_pages = nr_pages;
+		WRITE_ONCE(its_nr_claims, its_nr_claims + 1);
+		WRITE_ONCE(its_nr_claim_pages, its_nr_claim_pages + nr_pages);
 	}
 	hyp_spin_unlock(&its_claim_lock);
 
@@ -1372,6 +1382,8 @@ int pkvm_its_release_itt(u64 pfn, u64 nr_pages)
 		if (c->nr_pages && c->pfn == pfn && c->nr_pages == nr_pages) {
 			__pkvm_host_unpin_device_pages(pfn, nr_pages);
 			c->nr_pages = 0;
+			WRITE_ONCE(its_nr_claims, its_nr_claims - 1);
+			WRITE_ONCE(its_nr_claim_pages, its_nr_claim_pages - nr_pages);
 			ret = 0;
 			break;
 		}

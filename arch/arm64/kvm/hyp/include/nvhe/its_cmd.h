@@ -87,6 +87,8 @@ struct its_cmd_state {
 	const struct its_cmd_mem_ops	*mem;
 	struct its_dev_rec		dev[ITS_CMD_MAX_DEVICES];	/* see find_dev() */
 	u32				nr_unmapping;	/* records in ITS_DEV_UNMAPPING */
+	u32				nr_devs;	/* records in use */
+	u64				nr_itt_pages;	/* pinned by the records in use */
 	u64				seq;	/* commands written so far */
 	/* Index in lim.targets[] of the stand-in SYNCs: its_cmd_encode_sync() */
 	u32				sync_target;

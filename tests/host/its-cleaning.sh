@@ -19,7 +19,7 @@
 . "$(dirname "$0")/lib.sh"
 
 n=${1:-300}
-hyp=/sys/kernel/tracing/remotes/hypervisor
+hyp=$hyp_trace
 ev=$hyp/events/hypervisor/pkvm_its_batch
 echo "KTAP version 1"
 echo "1..3"

@@ -154,21 +154,37 @@ void __init its_pkvm_cmdq_release(struct its_pkvm_cmdq *q)
 }
 
 /**
+ * its_claim_itt_memory() - Tell the new owner about the memory set aside for ITTs
+ * @ops: told about every page of it so far, and from now on
+ *
+ * Used once by pKVM at late init, before its_handover_cmdq(): all ITT
+ * memory is claimed before any queue is handed over, so that whatever the
+ * handover of one ITS does, every ITT is released as it was claimed, and
+ * so that the new owner can size what it keeps per device from it.
+ *
+ * Return: 0, or the first error.
+ */
+int __init its_claim_itt_memory(const struct its_itt_ops *ops)
+{
+	WRITE_ONCE(itt_ops, ops);
+
+	return its_claim_itts();
+}
+
+/**
  * its_handover_cmdq() - Give the command queue of every ITS away
  * @fn: called with the ITS lock (a raw spinlock) held, so it must not
  *	allocate; takes the queue described in its argument and returns 0,
  *	or fails, and the driver then carries on with its own queue
- * @ops: told about memory set aside for ITTs, from now on and so far
  *
  * Used once by pKVM at late init, when the list of ITSs no longer changes.
  *
  * Return: 0 when every ITS was handed over, or the first error: the ITSs
  * before it were handed over, the others were not.
  */
-int __init its_handover_cmdq(its_cmdq_handover_fn_t fn, const struct its_itt_ops *ops)
+int __init its_handover_cmdq(its_cmdq_handover_fn_t fn)
 {
 	handover_fn = fn;
-	WRITE_ONCE(itt_ops, ops);
 
 	return its_swap_cmdqs();
 }

@@ -33,7 +33,11 @@ void its_pkvm_release_itt(phys_addr_t pa, size_t size);
 int its_pkvm_claim_pool(struct gen_pool *pool);
 int its_pkvm_claim_dev_itt(void *itt, size_t itt_sz);
 
-/* In irq-gic-v3-its.c: hands every ITS's queue over, under the driver's locks. */
+/*
+ * In irq-gic-v3-its.c, under the driver's locks: claim the ITT memory so
+ * far, hand every ITS's queue over.
+ */
+int its_claim_itts(void);
 int its_swap_cmdqs(void);
 
 #endif /* _IRQ_GIC_V3_ITS_PKVM_H */

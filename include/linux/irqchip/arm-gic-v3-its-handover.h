@@ -41,9 +41,15 @@ struct its_itt_ops {
 };
 
 #ifdef CONFIG_ARM_GIC_V3_ITS
-int its_handover_cmdq(its_cmdq_handover_fn_t fn, const struct its_itt_ops *ops);
+int its_claim_itt_memory(const struct its_itt_ops *ops);
+int its_handover_cmdq(its_cmdq_handover_fn_t fn);
 #else
-static inline int its_handover_cmdq(its_cmdq_handover_fn_t fn, const struct its_itt_ops *ops)
+static inline int its_claim_itt_memory(const struct its_itt_ops *ops)
+{
+	return 0;
+}
+
+static inline int its_handover_cmdq(its_cmdq_handover_fn_t fn)
 {
 	return 0;
 }

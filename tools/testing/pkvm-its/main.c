@@ -27,7 +27,11 @@
 /* Pages of a "protected guest": the host does not own them. */
 #define GUEST_PFN	0x100
 
+/* Device records: the size of the hypervisor's smallest table. */
+#define NR_SLOTS	256
+
 static unsigned int pins[NR_PFNS];
+static struct its_dev_rec slots[NR_SLOTS];
 static struct its_cmd_state st;
 static int failures, checks;
 
@@ -94,6 +98,9 @@ static void init_state(struct its_cmd_state *s)
 {
 	memset(s, 0, sizeof(*s));
 	memset(pins, 0, sizeof(pins));
+	memset(slots, 0, sizeof(slots));
+	s->dev = slots;
+	s->nr_slots = NR_SLOTS;
 	s->mem = &fake_mem;
 	s->lim.nr_devids = 64;
 	s->lim.nr_icids = 4;
@@ -316,12 +323,59 @@ static void test_itt_lifecycle(void)
 	/* A device table full of mappings refuses more, without pinning. */
 	reset();
 	st.lim.nr_devids = 1024;
-	for (seq = 0; seq < ITS_CMD_MAX_DEVICES - 2; seq++)
+	for (seq = 0; seq < NR_SLOTS - 2; seq++)
 		expect(its_cmd_map_dev(&st, 10 + seq, 0, 0x200000 + seq * 0x100) == ITS_CMD_OK,
 		       "itt", "fill the records");
 	expect(its_cmd_check(&st, cross, out) == ITS_CMD_DEV_TABLE_FULL, "itt",
 	       "record table bounded");
 	expect(!pins[4] && !pins[5], "itt", "nothing pinned when full");
+}
+
+/*
+ * Moving the records to a larger table, as the hypervisor does when the
+ * host gives it one: every device is still found, nothing is pinned or
+ * released, and the new room is usable.
+ */
+static void test_move_devs(void)
+{
+	static struct its_dev_rec big[4 * NR_SLOTS];
+	u64 unmap[4] = CMD(GITS_CMD_MAPD, DEV(10), 0, 0, 0);
+	u64 out[4], seq;
+	unsigned int i, busy = 0;
+	bool ok = true;
+
+	reset();
+	st.lim.nr_devids = 4096;
+	for (i = 0; i < NR_SLOTS - 2; i++)
+		ok &= its_cmd_map_dev(&st, 10 + i, 0, 0x200000 + i * 0x100) == ITS_CMD_OK;
+	seq = st.seq;
+	ok &= its_cmd_check(&st, unmap, out) == ITS_CMD_OK;
+	expect(ok, "move", "a full table, one device unmapping");
+
+	expect(!its_cmd_move_devs(&st, big, NR_SLOTS), "move", "not to a table as small");
+	expect(!its_cmd_move_devs(&st, big, 3 * NR_SLOTS), "move", "not to a table of 3 * 2^n");
+	memset(big, 0, sizeof(big));
+	expect(its_cmd_move_devs(&st, big, 4 * NR_SLOTS) && st.dev == big &&
+	       st.nr_slots == 4 * NR_SLOTS, "move", "to a table four times larger");
+
+	for (i = 0; i < 4 * NR_SLOTS; i++)
+		busy += big[i].state != ITS_DEV_FREE;
+	expect(busy == NR_SLOTS, "move", "every record moved");
+	for (i = 1; i < NR_SLOTS - 2; i++) {
+		u64 cmd[4] = CMD(GITS_CMD_INT, DEV(10 + i), EV(0), 0, 0);
+
+		ok &= its_cmd_check(&st, cmd, out) == ITS_CMD_OK;
+	}
+	expect(ok, "move", "every mapped device found");
+	expect(pins[1] == 1 && pins[16] == 1 && pins[0x200] == 16, "move", "pins unchanged");
+	expect(its_cmd_map_dev(&st, 10, 0, 0x300000) == ITS_CMD_DEV_BUSY, "move",
+	       "the unmapping device still busy");
+	its_cmd_retire(&st, seq + 1);
+	expect(pins[0x200] == 15 && st.nr_devs == NR_SLOTS - 1, "move",
+	       "its unmap retires from the new table");
+	for (i = 0; i < NR_SLOTS; i++)
+		ok &= its_cmd_map_dev(&st, 1000 + i, 0, 0x300000 + i * 0x100) == ITS_CMD_OK;
+	expect(ok && st.nr_devs == 2 * NR_SLOTS - 1, "move", "room for more devices");
 }
 
 /* Limits that must not be truncated or outgrown. */
@@ -574,8 +628,8 @@ static void test_dev_table(void)
 	u32 id, home;
 
 	for (id = 0, d = 0; d < DT_IDS; id++) {
-		home = hash_32(id, ilog2(ITS_CMD_MAX_DEVICES));
-		if (home >= ITS_CMD_MAX_DEVICES - 2 || home == 0)
+		home = hash_32(id, ilog2(NR_SLOTS));
+		if (home >= NR_SLOTS - 2 || home == 0)
 			ids[d++] = id;
 	}
 
@@ -670,6 +724,7 @@ int main(void)
 	test_queue_replay();
 	test_errors();
 	test_dev_table();
+	test_move_devs();
 
 	printf("%s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", checks, failures);
 

@@ -1021,7 +1021,7 @@ static int host_release(u64 pfn, u64 nr)
 
 /* ---- invariants ---------------------------------------------------------- */
 
-static struct vc_rec recs[ITS_CMD_MAX_DEVICES];
+static struct vc_rec recs[MODEL_DEV_SLOTS];
 
 /*
  * @full: also compare the claim table with the model's own claim count and
@@ -1035,7 +1035,7 @@ static ORACLE_NOCOV void check_invariants(bool full)
 	u64 p;
 
 	memcpy(expect, claim_pins, sizeof(expect));
-	nr = vc_records(&emu.cmds, recs, ITS_CMD_MAX_DEVICES);
+	nr = vc_records(&emu.cmds, recs, MODEL_DEV_SLOTS);
 
 	if (full) {
 		unsigned int from_table[MODEL_NR_PAGES] = { 0 };
@@ -1178,7 +1178,7 @@ static bool driver_resume(void)
 static ORACLE_NOCOV void teardown(void)
 {
 	unsigned int nr, i;
-	u32 devs[ITS_CMD_MAX_DEVICES + HW_MAX_DTE];
+	u32 devs[MODEL_DEV_SLOTS + HW_MAX_DTE];
 	unsigned int nd = 0;
 	const struct its_itt_claim *cl = its_claims_table();
 
@@ -1201,7 +1201,7 @@ static ORACLE_NOCOV void teardown(void)
 	drain();
 	hp = emu.cwriter;
 
-	nr = vc_records(&emu.cmds, recs, ITS_CMD_MAX_DEVICES);
+	nr = vc_records(&emu.cmds, recs, MODEL_DEV_SLOTS);
 	for (i = 0; i < nr; i++)
 		devs[nd++] = recs[i].devid;
 	for (i = 0; i < hw.nr_dte; i++) {
@@ -1226,7 +1226,7 @@ static ORACLE_NOCOV void teardown(void)
 	drain();
 	its_queue_read_creadr(&emu);
 
-	nr = vc_records(&emu.cmds, recs, ITS_CMD_MAX_DEVICES);
+	nr = vc_records(&emu.cmds, recs, MODEL_DEV_SLOTS);
 	if (nr)
 		oracle_fail("end of input: %u device records left (devid %#x)", nr, recs[0].devid);
 	if (hw.nr_dte)

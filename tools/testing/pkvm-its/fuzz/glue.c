@@ -104,6 +104,8 @@ static void its_emu_init_targets(struct its_queue *q, const struct its_emu_hw_id
  * limits and the targets; the table and MMIO donations are the model's
  * initial page ownership instead, its_find_rdists() the model's list.
  */
+static struct its_dev_rec dev_slots[MODEL_DEV_SLOTS];
+
 int its_emu_setup_model(struct its_queue *q, const struct its_emu_hw_id *id, u64 *cmdq,
 			const u64 *shadow, u64 qsize, u64 cbaser)
 {
@@ -123,6 +125,9 @@ int its_emu_setup_model(struct its_queue *q, const struct its_emu_hw_id *id, u64
 
 	its_emu_init_limits(q, id, its_init_lpi_bits(id));
 	its_emu_init_targets(q, id);
+	memset(dev_slots, 0, sizeof(dev_slots));
+	if (!its_cmd_move_devs(&q->cmds, dev_slots, MODEL_DEV_SLOTS))
+		return -1;
 
 	q->cbaser = cbaser;
 	/* The queues are little-endian, and so is the host the model runs on. */

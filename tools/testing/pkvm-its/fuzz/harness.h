@@ -44,6 +44,8 @@ void __pkvm_host_unpin_device_pages(u64 pfn, u64 nr_pages);
 
 #define PKVM_MAX_ITT_CLAIMS		512
 #define PKVM_MAX_ITT_CLAIM_PAGES	1024
+/* Device record slots: the smallest table the hypervisor starts with. */
+#define MODEL_DEV_SLOTS			256
 
 struct its_itt_claim {
 	u64	pfn;

@@ -23,7 +23,7 @@ unsigned int vc_records(const struct its_cmd_state *st, struct vc_rec *out, unsi
 {
 	unsigned int i, n = 0;
 
-	for (i = 0; i < ITS_CMD_MAX_DEVICES && n < max; i++) {
+	for (i = 0; i < st->nr_slots && n < max; i++) {
 		const struct its_dev_rec *d = &st->dev[i];
 
 		/* Any state but FREE holds the ITT pins. */

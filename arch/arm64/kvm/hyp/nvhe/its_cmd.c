@@ -44,27 +44,28 @@
 /*
  * Device records are an open-addressing hash table on the DeviceID with
  * linear probing: a command finds its device in a few probes, however many
- * devices are mapped. A run of used slots always ends at a free one while
- * the table is not full (free_dev() keeps runs unbroken), and a lookup
- * never goes round more than once.
+ * devices are mapped, as long as the table has room to spare. Its owner
+ * sizes it (@nr_slots, a power of 2) and moves it to a larger one when it
+ * fills up: see its_cmd_move_devs(). A run of used slots always ends at a
+ * free one while the table is not full (free_dev() keeps runs unbroken),
+ * and a lookup never goes round more than once.
  */
-static_assert(!(ITS_CMD_MAX_DEVICES & (ITS_CMD_MAX_DEVICES - 1)), "a power of 2");
-
-static u32 dev_home(u32 devid)
+static u32 dev_home(const struct its_cmd_state *st, u32 devid)
 {
-	return hash_32(devid, ilog2(ITS_CMD_MAX_DEVICES));
+	/* hash_32() needs at least one bit; no table has none. */
+	return st->nr_slots > 1 ? hash_32(devid, ilog2(st->nr_slots)) : 0;
 }
 
-static u32 dev_next(u32 i)
+static u32 dev_next(const struct its_cmd_state *st, u32 i)
 {
-	return (i + 1) & (ITS_CMD_MAX_DEVICES - 1);
+	return (i + 1) & (st->nr_slots - 1);
 }
 
 static struct its_dev_rec *find_dev(struct its_cmd_state *st, u32 devid)
 {
-	u32 i = dev_home(devid), n;
+	u32 i = dev_home(st, devid), n;
 
-	for (n = 0; n < ITS_CMD_MAX_DEVICES; n++, i = dev_next(i)) {
+	for (n = 0; n < st->nr_slots; n++, i = dev_next(st, i)) {
 		if (st->dev[i].state == ITS_DEV_FREE)
 			return NULL;
 		if (st->dev[i].devid == devid)
@@ -77,9 +78,9 @@ static struct its_dev_rec *find_dev(struct its_cmd_state *st, u32 devid)
 /* The slot for @devid, which find_dev() did not find; NULL when full. */
 static struct its_dev_rec *alloc_dev(struct its_cmd_state *st, u32 devid)
 {
-	u32 i = dev_home(devid), n;
+	u32 i = dev_home(st, devid), n;
 
-	for (n = 0; n < ITS_CMD_MAX_DEVICES; n++, i = dev_next(i)) {
+	for (n = 0; n < st->nr_slots; n++, i = dev_next(st, i)) {
 		if (st->dev[i].state == ITS_DEV_FREE)
 			return &st->dev[i];
 	}
@@ -97,18 +98,47 @@ static struct its_dev_rec *alloc_dev(struct its_cmd_state *st, u32 devid)
  */
 static void free_dev(struct its_cmd_state *st, struct its_dev_rec *dev)
 {
-	const u32 mask = ITS_CMD_MAX_DEVICES - 1;
+	const u32 mask = st->nr_slots - 1;
 	u32 hole = dev - st->dev, i, home;
 
 	st->dev[hole].state = ITS_DEV_FREE;
-	for (i = dev_next(hole); st->dev[i].state != ITS_DEV_FREE; i = dev_next(i)) {
-		home = dev_home(st->dev[i].devid);
+	for (i = dev_next(st, hole); st->dev[i].state != ITS_DEV_FREE; i = dev_next(st, i)) {
+		home = dev_home(st, st->dev[i].devid);
 		if (((i - home) & mask) < ((i - hole) & mask))
 			continue;
 		st->dev[hole] = st->dev[i];
 		st->dev[i].state = ITS_DEV_FREE;
 		hole = i;
 	}
+}
+
+/**
+ * its_cmd_move_devs() - Move the device records to a new table
+ * @st: the validator state; its current table may be empty (no slots)
+ * @dev: the new table, @nr_slots records, all ITS_DEV_FREE
+ * @nr_slots: a power of 2, larger than the current table
+ *
+ * The records keep their state, ITT pins included: only where they are
+ * found changes. The caller owns both tables and frees the old one.
+ *
+ * Return: false, leaving @st as it was, if @nr_slots is not acceptable.
+ */
+bool its_cmd_move_devs(struct its_cmd_state *st, struct its_dev_rec *dev, u32 nr_slots)
+{
+	struct its_cmd_state old = { .dev = st->dev, .nr_slots = st->nr_slots };
+	u32 i;
+
+	if (!nr_slots || (nr_slots & (nr_slots - 1)) || nr_slots <= st->nr_slots)
+		return false;
+
+	st->dev = dev;
+	st->nr_slots = nr_slots;
+	for (i = 0; i < old.nr_slots; i++) {
+		if (old.dev[i].state != ITS_DEV_FREE)
+			*alloc_dev(st, old.dev[i].devid) = old.dev[i];
+	}
+
+	return true;
 }
 
 static void its_cmd_zero(u64 *out)
@@ -510,7 +540,7 @@ void its_cmd_retire(struct its_cmd_state *st, u64 done_seq)
 {
 	u32 i = 0;
 
-	while (st->nr_unmapping && i < ITS_CMD_MAX_DEVICES) {
+	while (st->nr_unmapping && i < st->nr_slots) {
 		struct its_dev_rec *dev = &st->dev[i];
 
 		if (dev->state != ITS_DEV_UNMAPPING || dev->unmap_seq >= done_seq) {

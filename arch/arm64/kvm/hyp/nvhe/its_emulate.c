@@ -52,8 +52,6 @@
 #include <nvhe/mm.h>
 #include <nvhe/spinlock.h>
 
-#define PKVM_MAX_ITS		4
-
 /* Only the control frame is trapped, the translation frame follows it. */
 #define ITS_CTRL_FRAME_SIZE	SZ_64K
 
@@ -81,6 +79,10 @@ struct its_emu {
 	struct its_queue	q;
 	u64			host_cbaser;	/* reported to the host */
 	struct its_table	tables[GITS_BASER_NR_REGS];
+	/* The pages of q.cmds.dev, the device records: see pkvm_its_grow_devs(). */
+	u64			dev_pfn;
+	u64			dev_nr_pages;
+	struct its_emu		*next;		/* in its_emus */
 	u8			id;		/* in trace events: handover order */
 	u32			traps;		/* since the last pkvm_its_batch event */
 	u32			cleaned;	/* since the last pkvm_its_batch event */
@@ -101,7 +103,8 @@ static DEFINE_HYP_SPINLOCK(its_claim_lock);
 static u32 its_nr_claims;
 static u64 its_nr_claim_pages;
 
-static struct its_emu *its_emus[PKVM_MAX_ITS];
+/* Every ITS handed over, latest first; never removed. */
+static struct its_emu *its_emus;
 static unsigned int its_nr;
 static DEFINE_HYP_SPINLOCK(its_setup_lock);
 static bool its_setup_closed;
@@ -1121,17 +1124,15 @@ static void its_emu_init_targets(struct its_emu *its, u64 typer)
  * Devices the driver mapped before the handover: the host is still trusted
  * then, but their ITTs must be pinned like any later MAPD's.
  */
-static int its_emu_adopt_devices(struct its_emu *its, const struct kvm_hyp_its_desc *desc)
+static int its_emu_adopt_devices(struct its_emu *its, const struct kvm_hyp_its_desc *desc,
+				 const struct kvm_hyp_its_dev *devices)
 {
 	u64 i;
 
-	if (desc->nr_devices > KVM_HYP_ITS_MAX_DEVICES)
-		return -EINVAL;
-
 	for (i = 0; i < desc->nr_devices; i++) {
-		if (desc->devices[i].size > U8_MAX ||
-		    its_cmd_map_dev(&its->q.cmds, desc->devices[i].devid, desc->devices[i].size,
-				    desc->devices[i].itt))
+		if (devices[i].size > U8_MAX ||
+		    its_cmd_map_dev(&its->q.cmds, devices[i].devid, devices[i].size,
+				    devices[i].itt))
 			return -EINVAL;
 	}
 
@@ -1202,7 +1203,8 @@ static int its_emu_take_queues(struct its_emu *its, const struct kvm_hyp_its_des
 	return hyp_pin_shared_mem(its->q.published, its->q.published + 1);
 }
 
-static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *desc)
+static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *desc,
+			 const struct kvm_hyp_its_dev *devices)
 {
 	unsigned long base;
 	unsigned int i;
@@ -1247,7 +1249,7 @@ static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *des
 
 	its_emu_init_limits(its, typer);
 	its_emu_init_targets(its, typer);
-	ret = its_emu_adopt_devices(its, desc);
+	ret = its_emu_adopt_devices(its, desc, devices);
 	if (ret)
 		goto fence;
 
@@ -1289,47 +1291,113 @@ fence:
 }
 
 /*
- * __pkvm_its_init: the host donates @nr_pages at @pfn for the state of one
- * ITS, starting with a struct kvm_hyp_its_desc describing it. Only allowed
- * before the host is deprivileged; any failure is remembered, and protected
- * VMs are then refused.
+ * The host sizes the device records (see pkvm_its_grow_devs()): a whole
+ * number of pages, holding a power of 2 of them.
  */
-static int __pkvm_its_init(u64 pfn, u64 nr_pages)
+static_assert(sizeof(struct its_dev_rec) == KVM_HYP_ITS_DEV_REC_SIZE);
+
+static u64 its_dev_table_slots(u64 nr_pages)
 {
-	struct its_emu *its;
-	int ret;
+	u64 slots = (nr_pages << PAGE_SHIFT) / sizeof(struct its_dev_rec);
+
+	if (!nr_pages || nr_pages > U32_MAX / PAGE_SIZE || (slots & (slots - 1)))
+		return 0;
+
+	return slots;
+}
+
+/* The descriptor's pages: its header and devices[], which must fit. */
+static bool its_desc_fits(const struct kvm_hyp_its_desc *desc, u64 desc_pages)
+{
+	u64 room = (desc_pages << PAGE_SHIFT) - sizeof(*desc);
+
+	return desc_pages << PAGE_SHIFT >= sizeof(*desc) &&
+	       desc->nr_devices <= room / sizeof(desc->devices[0]);
+}
+
+/*
+ * Lay out the state of one ITS in the pages the host donated, @desc_pages
+ * of descriptor first: the state, then the device records. Returns the
+ * state, or NULL if the layout does not add up.
+ */
+static struct its_emu *its_emu_alloc(u64 pfn, u64 desc_pages, u64 nr_pages)
+{
+	u64 dev_pfn = pfn + desc_pages + KVM_HYP_ITS_STATE_PAGES;
+	u64 dev_pages = nr_pages - desc_pages - KVM_HYP_ITS_STATE_PAGES;
+	struct its_dev_rec *dev = hyp_phys_to_virt(hyp_pfn_to_phys(dev_pfn));
+	struct its_emu *its = hyp_phys_to_virt(hyp_pfn_to_phys(pfn + desc_pages));
+	u64 slots;
 
 	BUILD_BUG_ON(sizeof(struct its_emu) > KVM_HYP_ITS_STATE_PAGES * PAGE_SIZE);
 
-	if (nr_pages != KVM_HYP_ITS_STATE_PAGES)
+	if (desc_pages + KVM_HYP_ITS_STATE_PAGES >= nr_pages ||
+	    !its_desc_fits(&its_desc, desc_pages))
+		return NULL;
+	slots = its_dev_table_slots(dev_pages);
+	/* Room for the devices already mapped, with as much to spare. */
+	if (!slots || its_desc.nr_devices > slots / 2)
+		return NULL;
+
+	memset(its, 0, (nr_pages - desc_pages) << PAGE_SHIFT);
+	if (!its_cmd_move_devs(&its->q.cmds, dev, slots))
+		return NULL;
+	its->dev_pfn = dev_pfn;
+	its->dev_nr_pages = dev_pages;
+
+	return its;
+}
+
+/*
+ * __pkvm_its_init: the host donates @nr_pages at @pfn for one ITS: a
+ * struct kvm_hyp_its_desc describing it, with the devices already mapped,
+ * in the first @desc_pages, then the pages of the hypervisor's state for
+ * it. The descriptor's pages go back to the host once read, whatever
+ * happens; the others stay with the hypervisor. Only allowed before the
+ * host is deprivileged; any failure is remembered, and protected VMs are
+ * then refused.
+ */
+static int __pkvm_its_init(u64 pfn, u64 desc_pages, u64 nr_pages)
+{
+	struct kvm_hyp_its_desc *desc = hyp_phys_to_virt(hyp_pfn_to_phys(pfn));
+	struct its_emu *its;
+	int ret;
+
+	if (!desc_pages || desc_pages >= nr_pages)
 		return -EINVAL;
-	if (its_nr == PKVM_MAX_ITS)
-		return -ENOSPC;
 
 	ret = __pkvm_host_donate_hyp(pfn, nr_pages);
 	if (ret)
 		return ret;
 
-	/* Copy the descriptor out before reusing the pages for our state. */
-	its = hyp_phys_to_virt(hyp_pfn_to_phys(pfn));
-	memcpy(&its_desc, its, sizeof(its_desc));
-	memset(its, 0, nr_pages * PAGE_SIZE);
+	/* A private copy of the header: setup reads it more than once. */
+	memcpy(&its_desc, desc, sizeof(its_desc));
+	its = its_emu_alloc(pfn, desc_pages, nr_pages);
+	if (its) {
+		its->id = its_nr;
+		ret = its_emu_setup(its, &its_desc, desc->devices);
+		if (!ret) {
+			its->next = its_emus;
+			/* Published whole: see its_system_suspend(). */
+			smp_store_release(&its_emus, its);
+			its_nr++;
+		}
+	} else {
+		ret = -EINVAL;
+	}
 
-	its->id = its_nr;
-	ret = its_emu_setup(its, &its_desc);
-	if (!ret)
-		its_emus[its_nr++] = its;
+	memset(desc, 0, desc_pages << PAGE_SHIFT);
+	WARN_ON(__pkvm_hyp_donate_host(pfn, desc_pages));
 
 	return ret;
 }
 
-int pkvm_its_init(u64 pfn, u64 nr_pages)
+int pkvm_its_init(u64 pfn, u64 desc_pages, u64 nr_pages)
 {
 	int ret = -EPERM;
 
 	hyp_spin_lock(&its_setup_lock);
 	if (!its_setup_closed) {
-		ret = __pkvm_its_init(pfn, nr_pages);
+		ret = __pkvm_its_init(pfn, desc_pages, nr_pages);
 		if (ret)
 			its_setup_failed = true;
 	}
@@ -1393,13 +1461,63 @@ int pkvm_its_release_itt(u64 pfn, u64 nr_pages)
 	return ret;
 }
 
+static struct its_emu *its_emu_find(u64 id)
+{
+	struct its_emu *its;
+
+	for (its = smp_load_acquire(&its_emus); its; its = its->next) {
+		if (its->id == id)
+			return its;
+	}
+
+	return NULL;
+}
+
+/*
+ * __pkvm_its_grow_devs: the host donates @nr_pages at @pfn for a larger
+ * table of device records for the ITS @id, which the hypervisor moves its
+ * records to. The host sizes it from the ITT memory it claimed (every
+ * device's ITT takes at least 256 bytes of it), so that the table never
+ * fills up for a driver that plays by the rules. Whichever table is left
+ * unused, the old one or the one offered, goes back to the host cleared.
+ */
+int pkvm_its_grow_devs(u64 id, u64 pfn, u64 nr_pages)
+{
+	u64 slots = its_dev_table_slots(nr_pages);
+	struct its_emu *its;
+	bool moved = false;
+	int ret;
+
+	its = its_emu_find(id);
+	if (!its || !slots)
+		return -EINVAL;
+
+	ret = __pkvm_host_donate_hyp(pfn, nr_pages);
+	if (ret)
+		return ret;
+	memset(hyp_phys_to_virt(hyp_pfn_to_phys(pfn)), 0, nr_pages << PAGE_SHIFT);
+
+	hyp_spin_lock(&its->lock);
+	/* A fenced ITS refuses every command: its records no longer matter. */
+	if (its->q.qsize)
+		moved = its_cmd_move_devs(&its->q.cmds, hyp_phys_to_virt(hyp_pfn_to_phys(pfn)), slots);
+	if (moved) {
+		swap(its->dev_pfn, pfn);
+		swap(its->dev_nr_pages, nr_pages);
+	}
+	hyp_spin_unlock(&its->lock);
+
+	memset(hyp_phys_to_virt(hyp_pfn_to_phys(pfn)), 0, nr_pages << PAGE_SHIFT);
+	WARN_ON(__pkvm_hyp_donate_host(pfn, nr_pages));
+
+	return moved ? 0 : -EINVAL;
+}
+
 static void its_system_suspend(bool suspending)
 {
-	unsigned int i;
+	struct its_emu *its;
 
-	for (i = 0; i < READ_ONCE(its_nr); i++) {
-		struct its_emu *its = its_emus[i];
-
+	for (its = smp_load_acquire(&its_emus); its; its = its->next) {
 		hyp_spin_lock(&its->lock);
 		its_queue_suspend(&its->q, suspending);
 		hyp_spin_unlock(&its->lock);

@@ -18,8 +18,6 @@
 #define ITS_CMD_BYTES		32
 #define ITS_CMD_DWORDS		(ITS_CMD_BYTES / sizeof(u64))
 
-/* Devices the hypervisor can track per ITS (one ITT mapping each): a power of 2. */
-#define ITS_CMD_MAX_DEVICES	256
 /* Redistributors commands may name (MAPC, SYNC). */
 #define ITS_CMD_MAX_TARGETS	256
 /*
@@ -85,7 +83,8 @@ struct its_dev_rec {
 struct its_cmd_state {
 	struct its_cmd_limits		lim;
 	const struct its_cmd_mem_ops	*mem;
-	struct its_dev_rec		dev[ITS_CMD_MAX_DEVICES];	/* see find_dev() */
+	struct its_dev_rec		*dev;		/* see find_dev() */
+	u32				nr_slots;	/* in dev[], a power of 2 */
 	u32				nr_unmapping;	/* records in ITS_DEV_UNMAPPING */
 	u32				nr_devs;	/* records in use */
 	u64				nr_itt_pages;	/* pinned by the records in use */
@@ -100,6 +99,7 @@ u32 its_cmd_error(u8 opcode, enum its_cmd_reason why);
 enum its_cmd_reason its_cmd_map_dev(struct its_cmd_state *st, u32 devid, u8 size, u64 itt);
 void its_cmd_encode_sync(const struct its_cmd_state *st, u64 *out);
 void its_cmd_retire(struct its_cmd_state *st, u64 done_seq);
+bool its_cmd_move_devs(struct its_cmd_state *st, struct its_dev_rec *dev, u32 nr_slots);
 
 /* Command queue arithmetic: byte offsets in a queue of @qsize bytes. */
 bool its_queue_offset_valid(u64 off, u64 qsize);

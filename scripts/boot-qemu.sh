@@ -24,13 +24,17 @@ usage: ${0##*/} [options] IMAGE INITRAMFS
                      (the machine's own devicetree, dumped and edited)
   --its-noncoherent  the same, with "dma-noncoherent" on the ITS node: the
                      driver treats the ITS as not snooping CPU caches
+  --many-devices N   N more virtio-rng-pci functions (a multiple of 8), 8
+                     behind each of N/8 PCIe root ports: each has a
+                     DeviceID of its own (no bridge merges requester IDs).
+                     QEMU 7.2 aborts past about 400 virtio functions.
 
 The machine: -machine virt,virtualization=true -cpu max, 1 GiB, a
 virtio-rng-pci and a virtio-serial-pci device (both MSI-X, through the ITS).
 EOT
 }
 
-gic=3 mode=hvhe suite=shell tmo=600 append="" smp=2 its_dt=
+gic=3 mode=hvhe suite=shell tmo=600 append="" smp=2 its_dt='' many=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h|--help) usage; exit 0 ;;
@@ -42,6 +46,7 @@ while [ $# -gt 0 ]; do
 	--smp) smp=$2; shift 2 ;;
 	--its-off) its_dt=off; shift ;;
 	--its-noncoherent) its_dt=noncoherent; shift ;;
+	--many-devices) many=$2; shift 2 ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -56,6 +61,10 @@ case $gic in
 3|4) ;;
 *) die "--gic must be 3 or 4" ;;
 esac
+case $many in
+*[!0-9]*|'') die "--many-devices needs a number" ;;
+esac
+[ $((many % 8)) -eq 0 ] || die "--many-devices must be a multiple of 8"
 case $mode in
 hvhe) kvm="kvm-arm.mode=protected" ;;
 nvhe) kvm="kvm-arm.mode=protected arm64_sw.hvhe=0 id_aa64mmfr1.vh=0" ;;
@@ -67,6 +76,17 @@ cmdline="console=ttyAMA0 rdinit=/init panic=-1 $kvm pkvmits.suite=$suite pkvmits
 set -- -machine "virt,virtualization=true,gic-version=$gic" -cpu max \
 	-smp "$smp" -m 1024 -nographic -no-reboot \
 	-device virtio-rng-pci -device virtio-serial-pci
+# Root ports from slot 4 on (the default NIC, the rng and the serial take
+# slots 1 to 3), 8 functions of one slot each; legacy-free devices and no
+# hotplug, so that no port asks for an I/O window: 64 KiB is not enough.
+p=0
+while [ $((p * 8)) -lt "$many" ]; do
+	set -- "$@" -device "pcie-root-port,id=rp$p,bus=pcie.0,multifunction=on,chassis=$((p + 1)),port=$((p + 1)),hotplug=off,addr=$(printf %x $((4 + p / 8))).$((p % 8))"
+	for f in 0 1 2 3 4 5 6 7; do
+		set -- "$@" -device "virtio-rng-pci,bus=rp$p,addr=0.$f,multifunction=on,disable-legacy=on"
+	done
+	p=$((p + 1))
+done
 if [ -n "$its_dt" ]; then
 	command -v fdtput >/dev/null || die "fdtput not found: run 'make deps'"
 	# Cells boot side by side: each edits its own copy, then renames it.

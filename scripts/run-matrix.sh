@@ -25,6 +25,7 @@ usage: ${0##*/} [options] IMAGE INITRAMFS
                      boot-qemu.sh)
   --its-noncoherent  boot with the ITS marked dma-noncoherent (see
                      boot-qemu.sh)
+  --many-devices N   boot with N more PCI functions (see boot-qemu.sh)
   --jobs N           cells booted at once (default: $JOBS_DEFAULT, from the
                      number of CPUs; a cell mostly keeps one CPU busy)
 
@@ -41,7 +42,7 @@ EOT
 DEFAULT_CELLS=$ALL_CELLS
 JOBS_DEFAULT=$(nproc)
 name=series suite=pvm,regress cells=$DEFAULT_CELLS tmo=900 jobs=$JOBS_DEFAULT require=
-append='' tag='' its_dt=
+append='' tag='' its_dt='' many=''
 known=$TOP/tests/known-failures.txt
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -56,6 +57,7 @@ while [ $# -gt 0 ]; do
 	--append) append=$2; shift 2 ;;
 	--tag) tag=-$2; shift 2 ;;
 	--its-off|--its-noncoherent) its_dt=$1; shift ;;
+	--many-devices) many="--many-devices $2"; shift 2 ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -91,8 +93,8 @@ boot_cell()	# cell: boot it, console to its log, "rc secs" to log.rc
 	gic=${gic#gic}
 	log=$logs/$name-$cell$tag.log
 	start=$(date +%s)
-	# shellcheck disable=SC2086 # an option or nothing
-	"$TOP/scripts/boot-qemu.sh" --gic "$gic" --mode "$mode" --suite "$suite" $its_dt \
+	# shellcheck disable=SC2086 # options or nothing
+	"$TOP/scripts/boot-qemu.sh" --gic "$gic" --mode "$mode" --suite "$suite" $its_dt $many \
 		--append "$append" --timeout "$tmo" "$image" "$initrd" \
 		>"$log" 2>&1 || rc=$?
 	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"

@@ -323,11 +323,11 @@ static void test_itt_lifecycle(void)
 	/* A device table full of mappings refuses more, without pinning. */
 	reset();
 	st.lim.nr_devids = 1024;
-	for (seq = 0; seq < NR_SLOTS - 2; seq++)
+	for (seq = 0; seq < NR_SLOTS / 2 - 2; seq++)
 		expect(its_cmd_map_dev(&st, 10 + seq, 0, 0x200000 + seq * 0x100) == ITS_CMD_OK,
 		       "itt", "fill the records");
 	expect(its_cmd_check(&st, cross, out) == ITS_CMD_DEV_TABLE_FULL, "itt",
-	       "record table bounded");
+	       "record table at most half full");
 	expect(!pins[4] && !pins[5], "itt", "nothing pinned when full");
 }
 
@@ -346,11 +346,11 @@ static void test_move_devs(void)
 
 	reset();
 	st.lim.nr_devids = 4096;
-	for (i = 0; i < NR_SLOTS - 2; i++)
+	for (i = 0; i < NR_SLOTS / 2 - 2; i++)
 		ok &= its_cmd_map_dev(&st, 10 + i, 0, 0x200000 + i * 0x100) == ITS_CMD_OK;
 	seq = st.seq;
 	ok &= its_cmd_check(&st, unmap, out) == ITS_CMD_OK;
-	expect(ok, "move", "a full table, one device unmapping");
+	expect(ok, "move", "a half-full table, one device unmapping");
 
 	expect(!its_cmd_move_devs(&st, big, NR_SLOTS), "move", "not to a table as small");
 	expect(!its_cmd_move_devs(&st, big, 3 * NR_SLOTS), "move", "not to a table of 3 * 2^n");
@@ -360,8 +360,8 @@ static void test_move_devs(void)
 
 	for (i = 0; i < 4 * NR_SLOTS; i++)
 		busy += big[i].state != ITS_DEV_FREE;
-	expect(busy == NR_SLOTS, "move", "every record moved");
-	for (i = 1; i < NR_SLOTS - 2; i++) {
+	expect(busy == NR_SLOTS / 2, "move", "every record moved");
+	for (i = 1; i < NR_SLOTS / 2 - 2; i++) {
 		u64 cmd[4] = CMD(GITS_CMD_INT, DEV(10 + i), EV(0), 0, 0);
 
 		ok &= its_cmd_check(&st, cmd, out) == ITS_CMD_OK;
@@ -370,12 +370,18 @@ static void test_move_devs(void)
 	expect(pins[1] == 1 && pins[16] == 1 && pins[0x200] == 16, "move", "pins unchanged");
 	expect(its_cmd_map_dev(&st, 10, 0, 0x300000) == ITS_CMD_DEV_BUSY, "move",
 	       "the unmapping device still busy");
+	its_cmd_retire(&st, seq);
+	expect(pins[0x200] == 16, "move", "its unmap not retired before it executed");
 	its_cmd_retire(&st, seq + 1);
-	expect(pins[0x200] == 15 && st.nr_devs == NR_SLOTS - 1, "move",
+	expect(pins[0x200] == 15 && st.nr_devs == NR_SLOTS / 2 - 1, "move",
 	       "its unmap retires from the new table");
 	for (i = 0; i < NR_SLOTS; i++)
 		ok &= its_cmd_map_dev(&st, 1000 + i, 0, 0x300000 + i * 0x100) == ITS_CMD_OK;
-	expect(ok && st.nr_devs == 2 * NR_SLOTS - 1, "move", "room for more devices");
+	expect(ok && st.nr_devs == NR_SLOTS + NR_SLOTS / 2 - 1, "move", "room for more devices");
+	for (i = 0; st.nr_devs < 2 * NR_SLOTS; i++)
+		ok &= its_cmd_map_dev(&st, 2000 + i, 0, 0x380000) == ITS_CMD_OK;
+	expect(ok && its_cmd_map_dev(&st, 1999, 0, 0x380000) == ITS_CMD_DEV_TABLE_FULL,
+	       "move", "and at most half full again");
 }
 
 /* Limits that must not be truncated or outgrown. */

@@ -1021,7 +1021,7 @@ static int host_release(u64 pfn, u64 nr)
 
 /* ---- invariants ---------------------------------------------------------- */
 
-static struct vc_rec recs[MODEL_DEV_SLOTS];
+static struct vc_rec recs[MODEL_DEV_SLOTS_MAX];
 
 /*
  * @full: also compare the claim table with the model's own claim count and
@@ -1035,7 +1035,7 @@ static ORACLE_NOCOV void check_invariants(bool full)
 	u64 p;
 
 	memcpy(expect, claim_pins, sizeof(expect));
-	nr = vc_records(&emu.cmds, recs, MODEL_DEV_SLOTS);
+	nr = vc_records(&emu.cmds, recs, MODEL_DEV_SLOTS_MAX);
 
 	if (full) {
 		unsigned int from_table[MODEL_NR_PAGES] = { 0 };
@@ -1178,7 +1178,7 @@ static bool driver_resume(void)
 static ORACLE_NOCOV void teardown(void)
 {
 	unsigned int nr, i;
-	u32 devs[MODEL_DEV_SLOTS + HW_MAX_DTE];
+	u32 devs[MODEL_DEV_SLOTS_MAX + HW_MAX_DTE];
 	unsigned int nd = 0;
 	const struct its_itt_claim *cl = its_claims_table();
 
@@ -1201,7 +1201,7 @@ static ORACLE_NOCOV void teardown(void)
 	drain();
 	hp = emu.cwriter;
 
-	nr = vc_records(&emu.cmds, recs, MODEL_DEV_SLOTS);
+	nr = vc_records(&emu.cmds, recs, MODEL_DEV_SLOTS_MAX);
 	for (i = 0; i < nr; i++)
 		devs[nd++] = recs[i].devid;
 	for (i = 0; i < hw.nr_dte; i++) {
@@ -1226,7 +1226,7 @@ static ORACLE_NOCOV void teardown(void)
 	drain();
 	its_queue_read_creadr(&emu);
 
-	nr = vc_records(&emu.cmds, recs, MODEL_DEV_SLOTS);
+	nr = vc_records(&emu.cmds, recs, MODEL_DEV_SLOTS_MAX);
 	if (nr)
 		oracle_fail("end of input: %u device records left (devid %#x)", nr, recs[0].devid);
 	if (hw.nr_dte)
@@ -1271,13 +1271,13 @@ static void host_burst(void)
 enum {
 	OP_APPEND, OP_PUT, OP_CWRITER, OP_STEP, OP_CTLR, OP_CBASER, OP_CREADR, OP_CLAIM,
 	OP_RELEASE, OP_DONATE, OP_RECLAIM, OP_MSI, OP_BURST, OP_TEARDOWN, OP_BASER,
-	OP_GLITCH, OP_POWER, OP_RESUME, NR_OPS
+	OP_GLITCH, OP_POWER, OP_RESUME, OP_GROW, NR_OPS
 };
 
 static const char *const op_names[] = {
 	"append", "put", "cwriter", "step", "ctlr", "cbaser", "creadr", "claim",
 	"release", "donate", "reclaim", "msi", "burst", "teardown", "baser", "glitch",
-	"power", "resume",
+	"power", "resume", "grow",
 };
 
 /* Weights of the operations; bytes >= OP_RAW_BASE select OP_RAW_BASE + op directly. */
@@ -1437,6 +1437,10 @@ static void do_op(void)
 		break;
 	case OP_RESUME:
 		driver_resume();
+		break;
+	case OP_GROW:
+		/* The host gives the records a larger table, at any time. */
+		its_emu_grow_model(&emu);
 		break;
 	}
 }

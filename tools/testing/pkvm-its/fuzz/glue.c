@@ -104,7 +104,9 @@ static void its_emu_init_targets(struct its_queue *q, const struct its_emu_hw_id
  * limits and the targets; the table and MMIO donations are the model's
  * initial page ownership instead, its_find_rdists() the model's list.
  */
-static struct its_dev_rec dev_slots[MODEL_DEV_SLOTS];
+/* The table in use and the one a grow moves to; see its_emu_grow_model(). */
+static struct its_dev_rec dev_slots[2][MODEL_DEV_SLOTS_MAX];
+static unsigned int dev_cur;
 
 int its_emu_setup_model(struct its_queue *q, const struct its_emu_hw_id *id, u64 *cmdq,
 			const u64 *shadow, u64 qsize, u64 cbaser)
@@ -126,7 +128,8 @@ int its_emu_setup_model(struct its_queue *q, const struct its_emu_hw_id *id, u64
 	its_emu_init_limits(q, id, its_init_lpi_bits(id));
 	its_emu_init_targets(q, id);
 	memset(dev_slots, 0, sizeof(dev_slots));
-	if (!its_cmd_move_devs(&q->cmds, dev_slots, MODEL_DEV_SLOTS))
+	dev_cur = 0;
+	if (!its_cmd_move_devs(&q->cmds, dev_slots[0], MODEL_DEV_SLOTS))
 		return -1;
 
 	q->cbaser = cbaser;
@@ -135,6 +138,27 @@ int its_emu_setup_model(struct its_queue *q, const struct its_emu_hw_id *id, u64
 	q->shadow = (const __le64 *)shadow;
 
 	return its_queue_init(q) ? 0 : -1;
+}
+
+/*
+ * its_emulate.c: pkvm_its_grow_devs(), the host offering a table twice as
+ * large: the records move to it, and the old one is cleared.
+ */
+int its_emu_grow_model(struct its_queue *q)
+{
+	unsigned int next = !dev_cur;
+
+	if (q->cmds.nr_slots >= MODEL_DEV_SLOTS_MAX)
+		return -1;
+
+	memset(dev_slots[next], 0, sizeof(dev_slots[next]));
+	if (!its_cmd_move_devs(&q->cmds, dev_slots[next], 2 * q->cmds.nr_slots))
+		return -1;
+
+	memset(dev_slots[dev_cur], 0, sizeof(dev_slots[dev_cur]));
+	dev_cur = next;
+
+	return 0;
 }
 
 /* its_emulate.c: pkvm_its_claim_itt() */

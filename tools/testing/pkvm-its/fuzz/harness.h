@@ -44,8 +44,12 @@ void __pkvm_host_unpin_device_pages(u64 pfn, u64 nr_pages);
 
 #define PKVM_MAX_ITT_CLAIMS		512
 #define PKVM_MAX_ITT_CLAIM_PAGES	1024
-/* Device record slots: the smallest table the hypervisor starts with. */
-#define MODEL_DEV_SLOTS			256
+/*
+ * Device record slots: the hypervisor's smallest table, which the host
+ * may replace with larger ones (its_emu_grow_model()), up to a bound.
+ */
+#define MODEL_DEV_SLOTS			128
+#define MODEL_DEV_SLOTS_MAX		2048
 
 struct its_itt_claim {
 	u64	pfn;
@@ -78,6 +82,7 @@ int its_emu_setup_model(struct its_queue *q, const struct its_emu_hw_id *id, u64
 int pkvm_its_claim_itt(u64 pfn, u64 nr_pages);
 int pkvm_its_release_itt(u64 pfn, u64 nr_pages);
 void its_claims_reset(void);
+int its_emu_grow_model(struct its_queue *q);
 const struct its_itt_claim *its_claims_table(void);
 
 /* --- wrap.c: the validator's state, seen from the oracles ---------------- */

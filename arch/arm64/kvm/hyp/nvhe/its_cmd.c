@@ -236,9 +236,10 @@ enum its_cmd_reason its_cmd_map_dev(struct its_cmd_state *st, u32 devid, u8 size
 	if (find_dev(st, devid))
 		return ITS_CMD_DEV_BUSY;
 
-	dev = alloc_dev(st, devid);
-	if (!dev)
+	/* At most half full: lookups stay short, whatever the host maps. */
+	if (st->nr_devs >= st->nr_slots / 2)
 		return ITS_CMD_DEV_TABLE_FULL;
+	dev = alloc_dev(st, devid);
 
 	first = itt >> st->lim.page_shift;
 	last = (itt + itt_bytes(st, size) - 1) >> st->lim.page_shift;
@@ -297,7 +298,8 @@ static enum its_cmd_reason handle_mapd(struct its_cmd_state *st, const u64 *in, 
 	if (dev && dev->state == ITS_DEV_MAPPED) {
 		dev->state = ITS_DEV_UNMAPPING;
 		dev->unmap_seq = st->seq;
-		st->nr_unmapping++;
+		if (!st->nr_unmapping++)
+			st->oldest_unmap_seq = st->seq;
 	} else if (dev) {
 		return ITS_CMD_DEV_BUSY;
 	}
@@ -534,16 +536,27 @@ enum its_cmd_reason its_cmd_check(struct its_cmd_state *st, const u64 *in, u64 *
 
 /*
  * The ITS has executed every command before queue position @done_seq:
- * release the ITTs whose MAPD V=0 is among them.
+ * release the ITTs whose MAPD V=0 is among them. The table is only walked
+ * once the oldest of those unmaps has executed, so that it costs one walk
+ * per unmap at most, however often the queue is looked at.
  */
 void its_cmd_retire(struct its_cmd_state *st, u64 done_seq)
 {
+	u64 oldest = st->seq;	/* past every unmap queued */
 	u32 i = 0;
+
+	if (!st->nr_unmapping || st->oldest_unmap_seq >= done_seq)
+		return;
 
 	while (st->nr_unmapping && i < st->nr_slots) {
 		struct its_dev_rec *dev = &st->dev[i];
 
-		if (dev->state != ITS_DEV_UNMAPPING || dev->unmap_seq >= done_seq) {
+		if (dev->state != ITS_DEV_UNMAPPING) {
+			i++;
+			continue;
+		}
+		if (dev->unmap_seq >= done_seq) {
+			oldest = min(oldest, dev->unmap_seq);
 			i++;
 			continue;
 		}
@@ -555,6 +568,7 @@ void its_cmd_retire(struct its_cmd_state *st, u64 done_seq)
 		/* Another record may move into this slot: look at it again. */
 		free_dev(st, dev);
 	}
+	st->oldest_unmap_seq = oldest;
 }
 
 /* CWRITER/CREADR hold a 32-byte aligned offset in bits [19:5] (IHI 0069H, GITS_CWRITER). */

@@ -83,7 +83,7 @@ struct its_emu {
 	u64			dev_pfn;
 	u64			dev_nr_pages;
 	struct its_emu		*next;		/* in its_emus */
-	u8			id;		/* in trace events: handover order */
+	u32			id;		/* in trace events: handover order */
 	u32			traps;		/* since the last pkvm_its_batch event */
 	u32			cleaned;	/* since the last pkvm_its_batch event */
 };
@@ -1292,15 +1292,28 @@ fence:
 
 /*
  * The host sizes the device records (see pkvm_its_grow_devs()): a whole
- * number of pages, holding a power of 2 of them.
+ * number of pages, holding a power of 2 of them, and no more than the ITT
+ * memory claimed calls for. Every device's ITT takes at least 256 bytes of
+ * it, and a table is at most half full: twice as many slots as there is
+ * room for ITTs, counting a claim of the largest size about to be made.
+ * That bounds what a lookup or a walk of the table costs at EL2 by what
+ * the host pinned, not by what it chose to donate.
  */
 static_assert(sizeof(struct its_dev_rec) == KVM_HYP_ITS_DEV_REC_SIZE);
+
+static u64 its_dev_table_max_slots(void)
+{
+	u64 pages = READ_ONCE(its_nr_claim_pages) + PKVM_MAX_ITT_CLAIM_PAGES;
+
+	return roundup_pow_of_two(2 * pages * (PAGE_SIZE / SZ_256));
+}
 
 static u64 its_dev_table_slots(u64 nr_pages)
 {
 	u64 slots = (nr_pages << PAGE_SHIFT) / sizeof(struct its_dev_rec);
 
-	if (!nr_pages || nr_pages > U32_MAX / PAGE_SIZE || (slots & (slots - 1)))
+	if (!nr_pages || nr_pages > U32_MAX / PAGE_SIZE || (slots & (slots - 1)) ||
+	    slots > its_dev_table_max_slots())
 		return 0;
 
 	return slots;

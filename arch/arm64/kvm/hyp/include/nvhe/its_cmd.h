@@ -86,6 +86,7 @@ struct its_cmd_state {
 	struct its_dev_rec		*dev;		/* see find_dev() */
 	u32				nr_slots;	/* in dev[], a power of 2 */
 	u32				nr_unmapping;	/* records in ITS_DEV_UNMAPPING */
+	u64				oldest_unmap_seq;	/* lowest unmap_seq of them */
 	u32				nr_devs;	/* records in use */
 	u64				nr_itt_pages;	/* pinned by the records in use */
 	u64				seq;	/* commands written so far */

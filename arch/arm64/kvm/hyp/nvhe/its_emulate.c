@@ -1390,7 +1390,7 @@ static int __pkvm_its_init(u64 pfn, u64 desc_pages, u64 nr_pages)
 		ret = its_emu_setup(its, &its_desc, desc->devices);
 		if (!ret) {
 			its->next = its_emus;
-			/* Published whole: see its_system_suspend(). */
+			/* Set up before it is seen: see its_emus_first(). */
 			smp_store_release(&its_emus, its);
 			its_nr++;
 		}
@@ -1474,11 +1474,17 @@ int pkvm_its_release_itt(u64 pfn, u64 nr_pages)
 	return ret;
 }
 
+/* Pairs with the release in __pkvm_its_init(): an ITS is seen set up. */
+static struct its_emu *its_emus_first(void)
+{
+	return smp_load_acquire(&its_emus);
+}
+
 static struct its_emu *its_emu_find(u64 id)
 {
 	struct its_emu *its;
 
-	for (its = smp_load_acquire(&its_emus); its; its = its->next) {
+	for (its = its_emus_first(); its; its = its->next) {
 		if (its->id == id)
 			return its;
 	}
@@ -1497,6 +1503,7 @@ static struct its_emu *its_emu_find(u64 id)
 int pkvm_its_grow_devs(u64 id, u64 pfn, u64 nr_pages)
 {
 	u64 slots = its_dev_table_slots(nr_pages);
+	struct its_dev_rec *table;
 	struct its_emu *its;
 	bool moved = false;
 	int ret;
@@ -1508,12 +1515,13 @@ int pkvm_its_grow_devs(u64 id, u64 pfn, u64 nr_pages)
 	ret = __pkvm_host_donate_hyp(pfn, nr_pages);
 	if (ret)
 		return ret;
-	memset(hyp_phys_to_virt(hyp_pfn_to_phys(pfn)), 0, nr_pages << PAGE_SHIFT);
+	table = hyp_phys_to_virt(hyp_pfn_to_phys(pfn));
+	memset(table, 0, nr_pages << PAGE_SHIFT);
 
 	hyp_spin_lock(&its->lock);
 	/* A fenced ITS refuses every command: its records no longer matter. */
 	if (its->q.qsize)
-		moved = its_cmd_move_devs(&its->q.cmds, hyp_phys_to_virt(hyp_pfn_to_phys(pfn)), slots);
+		moved = its_cmd_move_devs(&its->q.cmds, table, slots);
 	if (moved) {
 		swap(its->dev_pfn, pfn);
 		swap(its->dev_nr_pages, nr_pages);
@@ -1530,7 +1538,7 @@ static void its_system_suspend(bool suspending)
 {
 	struct its_emu *its;
 
-	for (its = smp_load_acquire(&its_emus); its; its = its->next) {
+	for (its = its_emus_first(); its; its = its->next) {
 		hyp_spin_lock(&its->lock);
 		its_queue_suspend(&its->q, suspending);
 		hyp_spin_unlock(&its->lock);

@@ -1474,9 +1474,9 @@ int pkvm_its_release_itt(u64 pfn, u64 nr_pages)
 	return ret;
 }
 
-/* Pairs with the release in __pkvm_its_init(): an ITS is seen set up. */
 static struct its_emu *its_emus_first(void)
 {
+	/* Pairs with the release in __pkvm_its_init(): an ITS is seen set up. */
 	return smp_load_acquire(&its_emus);
 }
 

@@ -28,13 +28,20 @@ usage: ${0##*/} [options] IMAGE INITRAMFS
                      behind each of N/8 PCIe root ports: each has a
                      DeviceID of its own (no bridge merges requester IDs).
                      QEMU 7.2 aborts past about 400 virtio functions.
+  --hotplug-ports N  N empty PCIe root ports with hotplug (hp0, hp1, ...),
+                     and the QEMU monitor driven from the guest: a console
+                     line "PKVMITS-MONITOR: device_add ARGS;" or
+                     "PKVMITS-MONITOR: device_del ID;" is run there (no
+                     other command, and only when the line ends with the
+                     ";"). QEMU 7.2 raises no hotplug interrupt
+                     for a plug into a port whose device was unplugged.
 
 The machine: -machine virt,virtualization=true -cpu max, 1 GiB, a
 virtio-rng-pci and a virtio-serial-pci device (both MSI-X, through the ITS).
 EOT
 }
 
-gic=3 mode=hvhe suite=shell tmo=600 append="" smp=2 its_dt='' many=0
+gic=3 mode=hvhe suite=shell tmo=600 append="" smp=2 its_dt='' many=0 hp=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h|--help) usage; exit 0 ;;
@@ -47,6 +54,7 @@ while [ $# -gt 0 ]; do
 	--its-off) its_dt=off; shift ;;
 	--its-noncoherent) its_dt=noncoherent; shift ;;
 	--many-devices) many=$2; shift 2 ;;
+	--hotplug-ports) hp=$2; shift 2 ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -65,6 +73,10 @@ case $many in
 *[!0-9]*|'') die "--many-devices needs a number" ;;
 esac
 [ $((many % 8)) -eq 0 ] || die "--many-devices must be a multiple of 8"
+case $hp in
+*[!0-9]*|'') die "--hotplug-ports needs a number" ;;
+esac
+[ "$hp" -le 8 ] || die "--hotplug-ports: at most 8"
 case $mode in
 hvhe) kvm="kvm-arm.mode=protected" ;;
 nvhe) kvm="kvm-arm.mode=protected arm64_sw.hvhe=0 id_aa64mmfr1.vh=0" ;;
@@ -85,6 +97,12 @@ while [ $((p * 8)) -lt "$many" ]; do
 	for f in 0 1 2 3 4 5 6 7; do
 		set -- "$@" -device "virtio-rng-pci,bus=rp$p,addr=0.$f,multifunction=on,disable-legacy=on"
 	done
+	p=$((p + 1))
+done
+# Hotplug ports in slot 0x1f, one function each.
+p=0
+while [ "$p" -lt "$hp" ]; do
+	set -- "$@" -device "pcie-root-port,id=hp$p,bus=pcie.0,multifunction=on,chassis=$((100 + p)),port=$((100 + p)),addr=1f.$p"
 	p=$((p + 1))
 done
 if [ -n "$its_dt" ]; then
@@ -117,4 +135,35 @@ set -- "$@" -kernel "$image" -initrd "$initrd" -append "$cmdline"
 if [ "$suite" = shell ] && [ -t 0 ]; then
 	exec qemu-system-aarch64 "$@"
 fi
-exec timeout --foreground -k 5 "$tmo" qemu-system-aarch64 "$@" </dev/null
+[ "$hp" -gt 0 ] || exec timeout --foreground -k 5 "$tmo" qemu-system-aarch64 "$@" </dev/null
+
+# Copy the console through, and run the monitor commands the guest asks
+# for on it. QEMU opens the pipe's two FIFOs read-write: nothing blocks.
+relay()
+{
+	local line cmd
+
+	exec 3>"$1.in"
+	cat "$1.out" >/dev/null &
+	while IFS= read -r line; do
+		printf '%s\n' "$line"
+		line=${line%$'\r'}
+		cmd=${line#*PKVMITS-MONITOR: }
+		# Kernel messages can cut into the line: take it only whole.
+		case $cmd in
+		"$line"|*[!\;]) continue ;;
+		esac
+		cmd=${cmd%%;*}
+		case $cmd in
+		device_add\ *|device_del\ *) printf '%s\n' "$cmd" >&3 ;;
+		esac
+	done
+}
+
+mon=$(mktemp -d)
+trap 'rm -rf "$mon"' EXIT
+mkfifo "$mon/m.in" "$mon/m.out"
+set -- "$@" -monitor "pipe:$mon/m"
+set +e
+timeout --foreground -k 5 "$tmo" qemu-system-aarch64 "$@" </dev/null | relay "$mon/m"
+exit "${PIPESTATUS[0]}"

@@ -24,7 +24,7 @@ attacks (scripts/attack-report.sh: the attack results against the
 expectations), matrix-noncoherent (the series with the ITS marked
 dma-noncoherent: the hypervisor's cache maintenance, counted),
 matrix-many (two cells with 320 more PCI functions, each a DeviceID of
-its own, all with MSIs), nvhe-same
+its own, all with MSIs, and PCIe hotplug from the QEMU monitor), nvhe-same
 (the regression suite with kvm-arm.mode=nvhe on the base and the series
 kernel: same results). A stage that cannot run
 counts as one failure. Full output: $CACHE/check.log.
@@ -248,9 +248,10 @@ if [ -f "$INITRAMFS" ]; then
 		--tag noncoherent --its-noncoherent --cells "gic3-hvhe gic4-nvhe" \
 		--require "$SERIES_LINE" "$OUT/arch/arm64/boot/Image" "$INITRAMFS"
 	# Hundreds of PCI functions with MSIs, each with a DeviceID of its
-	# own: more devices than the hypervisor once had records for.
+	# own: more devices than the hypervisor once had records for; and
+	# PCIe hotplug after the handover, which grows its device records.
 	stage matrix-many "$S/run-matrix.sh" --name series --suite pvm,many \
-		--tag many --many-devices 320 --cells "gic3-hvhe gic4-nvhe" \
+		--tag many --many-devices 320 --hotplug-ports 4 --cells "gic3-hvhe gic4-nvhe" \
 		--require "$SERIES_LINE" "$OUT/arch/arm64/boot/Image" "$INITRAMFS"
 	stage nvhe-same nvhe_same
 fi

@@ -26,6 +26,8 @@ usage: ${0##*/} [options] IMAGE INITRAMFS
   --its-noncoherent  boot with the ITS marked dma-noncoherent (see
                      boot-qemu.sh)
   --many-devices N   boot with N more PCI functions (see boot-qemu.sh)
+  --hotplug-ports N  boot with N PCIe hotplug ports, the QEMU monitor
+                     driven from the guest (see boot-qemu.sh)
   --jobs N           cells booted at once (default: $JOBS_DEFAULT, from the
                      number of CPUs; a cell mostly keeps one CPU busy)
 
@@ -57,7 +59,8 @@ while [ $# -gt 0 ]; do
 	--append) append=$2; shift 2 ;;
 	--tag) tag=-$2; shift 2 ;;
 	--its-off|--its-noncoherent) its_dt=$1; shift ;;
-	--many-devices) many="--many-devices $2"; shift 2 ;;
+	--many-devices) many="$many --many-devices $2"; shift 2 ;;
+	--hotplug-ports) many="$many --hotplug-ports $2"; shift 2 ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac

@@ -256,7 +256,8 @@ static bool its_emu_write_cwriter(struct its_emu *its, u64 val)
 	trace_pkvm_its_batch(its->id, its->q.cmds.seq - seq, its->q.cmds.nr_refused - refused,
 			     its->traps, its->cleaned);
 	trace_pkvm_its_held(its->id, its->q.cmds.nr_devs, its->q.cmds.nr_itt_pages,
-			    READ_ONCE(its_nr_claims), READ_ONCE(its_nr_claim_pages));
+			    its->q.cmds.nr_slots, READ_ONCE(its_nr_claims),
+			    READ_ONCE(its_nr_claim_pages));
 	its->traps = 0;
 	its->cleaned = 0;
 

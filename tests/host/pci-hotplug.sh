@@ -1,0 +1,118 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
+#
+# PCIe hotplug after the handover (scripts/boot-qemu.sh --hotplug-ports):
+# the QEMU monitor plugs a virtio-serial-pci with a 2048-entry MSI-X table
+# into each empty root port, then unplugs them all. The driver gives each
+# a 16 KiB ITT, pages it claims for the ITS as it allocates them: before
+# each claim, the host hands the hypervisor a larger table of device
+# records when the ITT memory claimed calls for one. Check that every plug
+# and unplug completed, that the table grew, that everything the
+# hypervisor holds but the table's size is back where it was, that it
+# refused none of the driver's commands, and that MSIs still arrive.
+#
+# usage: pci-hotplug.sh [PORTS]   (default: every hotplug port, hp0 ...)
+# Prints KTAP.
+
+. "$(dirname "$0")/lib.sh"
+
+echo "KTAP version 1"
+echo "1..7"
+
+# Hotplug slots of the root ports boot-qemu.sh adds (chassis 100 and up).
+nports=0
+for s in /sys/bus/pci/slots/*; do
+	[ -e "$s" ] && nports=$((nports + 1))
+done
+n=${1:-$nports}
+if [ "$n" -eq 0 ]; then
+	for i in 1 2 3 4 5 6 7; do
+		echo "ok $i # SKIP no PCIe hotplug slot (boot-qemu.sh --hotplug-ports)"
+	done
+	exit 4
+fi
+
+# Hotplug port K (00:1f.K) holds a function bound to its driver, with MSI
+# vectors.
+plugged()
+{
+	local d
+
+	for d in /sys/bus/pci/devices/0000:00:1f."$1"/0000:*; do
+		[ -d "$d/msi_irqs" ] && return 0
+	done
+	return 1
+}
+
+# Ask the host for a monitor command (boot-qemu.sh runs it). Kernel
+# messages may cut into the line, which the host then ignores: ask again
+# until it happened, for up to 30 s (pciehp alone waits 5 s).
+# monitor_until yes|no K COMMAND
+monitor_until()
+{
+	local want=$1 port=$2 t=0
+
+	shift 2
+	while [ "$t" -lt 300 ]; do
+		[ $((t % 100)) -eq 0 ] && echo "PKVMITS-MONITOR: $*;" >/dev/console
+		if plugged "$port"; then
+			[ "$want" = yes ] && return 0
+		else
+			[ "$want" = no ] && return 0
+		fi
+		sleep 0.1
+		t=$((t + 1))
+	done
+	return 1
+}
+
+slots()
+{
+	echo "$1" | sed -n 's/.* slots=\([0-9]*\) .*/\1/p' | head -n 1
+}
+
+refused_before=$(its_refusals)
+held_before=$(its_held)
+
+nplug=0
+i=0
+while [ "$i" -lt "$n" ]; do
+	monitor_until yes "$i" "device_add virtio-serial-pci,id=hpdev$i,bus=hp$i,vectors=2048" ||
+		break
+	nplug=$((nplug + 1))
+	i=$((i + 1))
+done
+held_plugged=$(its_held)
+if [ "$nplug" -eq "$n" ]; then
+	ktap_result ok "$n virtio-serial functions plugged after the handover, with MSIs"
+else
+	ktap_result fail "$n virtio-serial functions plugged after the handover: $nplug with MSIs"
+fi
+
+nunplug=0
+i=0
+while [ "$i" -lt "$nplug" ]; do
+	monitor_until no "$i" "device_del hpdev$i" && nunplug=$((nunplug + 1))
+	i=$((i + 1))
+done
+if [ "$nunplug" -eq "$nplug" ]; then
+	ktap_result ok "$nplug unplugged"
+else
+	ktap_result fail "$nplug unplugged: $nunplug gone"
+fi
+
+if [ -z "$held_before" ]; then
+	ktap_result ok "# SKIP no pkvm_its_held event (not pKVM, or no CONFIG_NVHE_EL2_TRACING)"
+elif [ "$(slots "$held_plugged")" -gt "$(slots "$held_before")" ]; then
+	ktap_result ok "the device records grew: $(slots "$held_before") -> $(slots "$held_plugged") slots"
+else
+	ktap_result fail "the device records grew: $(slots "$held_before") -> $(slots "$held_plugged") slots"
+fi
+echo "# with the devices plugged: $held_plugged"
+check_held "$(echo "$held_before" | sed 's/ slots=[0-9]*//')" \
+	"$(its_held | sed 's/ slots=[0-9]*//')"
+check_no_queue_timeout
+check_no_refusal "$refused_before"
+check_msis_arrive
+exit "$(ktap_status)"

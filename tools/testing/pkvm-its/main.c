@@ -384,6 +384,67 @@ static void test_move_devs(void)
 	       "move", "and at most half full again");
 }
 
+/*
+ * DeviceIDs the host picks so that they all hash to the same few slots
+ * (the hash is public): the records stay within ITS_CMD_MAX_DISPLACEMENT
+ * of home, so that no lookup walks a long run; the ones that would not
+ * are refused, and the unmaps of those mapped retire in queue order.
+ */
+#define CD_SLOTS	4096
+
+static void test_colliding_devids(void)
+{
+	static struct its_dev_rec table[CD_SLOTS];
+	static u32 mapped[CD_SLOTS];
+	unsigned int i, nr = 0, refused = 0, far = 0, found = 0;
+	u64 out[4], seq;
+	u32 id;
+
+	init_state(&st);
+	memset(table, 0, sizeof(table));
+	st.dev = table;
+	st.nr_slots = CD_SLOTS;
+	st.lim.nr_devids = BIT_ULL(20);
+	for (id = 0; id < BIT(20) && nr + refused < 200; id++) {
+		u64 map[4] = CMD(GITS_CMD_MAPD, DEV(id), 0, ITT(0x1000) | V, 0);
+		enum its_cmd_reason r;
+
+		if (hash_32(id, ilog2(CD_SLOTS)) >= 4)
+			continue;
+		r = its_cmd_check(&st, map, out);
+		if (r == ITS_CMD_OK)
+			mapped[nr++] = id;
+		else
+			refused += r == ITS_CMD_DEV_TABLE_FULL;
+	}
+	for (i = 0; i < CD_SLOTS; i++) {
+		if (table[i].state != ITS_DEV_FREE &&
+		    ((i - hash_32(table[i].devid, ilog2(CD_SLOTS))) & (CD_SLOTS - 1)) >
+		    ITS_CMD_MAX_DISPLACEMENT)
+			far++;
+	}
+	expect(nr + refused == 200 && refused && !far, "collide",
+	       "colliding DeviceIDs: records near home, the others refused");
+	for (i = 0; i < nr; i++) {
+		u64 cmd[4] = CMD(GITS_CMD_INT, DEV(mapped[i]), EV(0), 0, 0);
+
+		found += its_cmd_check(&st, cmd, out) == ITS_CMD_OK;
+	}
+	expect(found == nr, "collide", "every mapped one found");
+
+	seq = st.seq;
+	for (i = 0; i < nr; i++) {
+		u64 unmap[4] = CMD(GITS_CMD_MAPD, DEV(mapped[i]), 0, 0, 0);
+
+		its_cmd_check(&st, unmap, out);
+	}
+	its_cmd_retire(&st, seq + nr / 2);
+	expect(st.nr_unmapping == nr - nr / 2 && st.nr_devs == nr - nr / 2 &&
+	       pins[1] == nr - nr / 2, "collide", "unmaps retire in queue order, only those executed");
+	its_cmd_retire(&st, st.seq);
+	expect(!st.nr_unmapping && !st.nr_devs && !pins[1], "collide", "then all of them");
+}
+
 /* Limits that must not be truncated or outgrown. */
 static void test_limits(void)
 {
@@ -731,6 +792,7 @@ int main(void)
 	test_errors();
 	test_dev_table();
 	test_move_devs();
+	test_colliding_devids();
 
 	printf("%s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", checks, failures);
 

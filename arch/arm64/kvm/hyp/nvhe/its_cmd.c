@@ -47,13 +47,21 @@
  * devices are mapped, as long as the table has room to spare. Its owner
  * sizes it (@nr_slots, a power of 2) and moves it to a larger one when it
  * fills up: see its_cmd_move_devs(). A run of used slots always ends at a
- * free one while the table is not full (free_dev() keeps runs unbroken),
- * and a lookup never goes round more than once.
+ * free one while the table is not full (free_dev() keeps runs unbroken).
+ * No record is more than ITS_CMD_MAX_DISPLACEMENT slots past its home:
+ * alloc_dev() finds no slot for one that would be, and free_dev() only
+ * ever moves records closer to home; so a lookup stops there.
  */
 static u32 dev_home(const struct its_cmd_state *st, u32 devid)
 {
 	/* hash_32() needs at least one bit; no table has none. */
 	return st->nr_slots > 1 ? hash_32(devid, ilog2(st->nr_slots)) : 0;
+}
+
+/* Slots a lookup may need to look at: home, and what may be past it. */
+static u32 dev_probes(const struct its_cmd_state *st)
+{
+	return min_t(u32, st->nr_slots, ITS_CMD_MAX_DISPLACEMENT + 1);
 }
 
 static u32 dev_next(const struct its_cmd_state *st, u32 i)
@@ -65,7 +73,7 @@ static struct its_dev_rec *find_dev(struct its_cmd_state *st, u32 devid)
 {
 	u32 i = dev_home(st, devid), n;
 
-	for (n = 0; n < st->nr_slots; n++, i = dev_next(st, i)) {
+	for (n = 0; n < dev_probes(st); n++, i = dev_next(st, i)) {
 		if (st->dev[i].state == ITS_DEV_FREE)
 			return NULL;
 		if (st->dev[i].devid == devid)
@@ -75,12 +83,15 @@ static struct its_dev_rec *find_dev(struct its_cmd_state *st, u32 devid)
 	return NULL;
 }
 
-/* The slot for @devid, which find_dev() did not find; NULL when full. */
+/*
+ * The slot for @devid, which find_dev() did not find; NULL when there is
+ * none close enough to its home.
+ */
 static struct its_dev_rec *alloc_dev(struct its_cmd_state *st, u32 devid)
 {
 	u32 i = dev_home(st, devid), n;
 
-	for (n = 0; n < st->nr_slots; n++, i = dev_next(st, i)) {
+	for (n = 0; n < dev_probes(st); n++, i = dev_next(st, i)) {
 		if (st->dev[i].state == ITS_DEV_FREE)
 			return &st->dev[i];
 	}
@@ -119,13 +130,15 @@ static void free_dev(struct its_cmd_state *st, struct its_dev_rec *dev)
  * @nr_slots: a power of 2, larger than the current table
  *
  * The records keep their state, ITT pins included: only where they are
- * found changes. The caller owns both tables and frees the old one.
+ * found changes. The caller owns both tables and frees the one not in use.
  *
- * Return: false, leaving @st as it was, if @nr_slots is not acceptable.
+ * Return: false, leaving @st as it was, if @nr_slots is not acceptable or
+ * a record would lie too far from its home in the new table.
  */
 bool its_cmd_move_devs(struct its_cmd_state *st, struct its_dev_rec *dev, u32 nr_slots)
 {
 	struct its_cmd_state old = { .dev = st->dev, .nr_slots = st->nr_slots };
+	struct its_dev_rec *slot;
 	u32 i;
 
 	if (!nr_slots || (nr_slots & (nr_slots - 1)) || nr_slots <= st->nr_slots)
@@ -134,8 +147,15 @@ bool its_cmd_move_devs(struct its_cmd_state *st, struct its_dev_rec *dev, u32 nr
 	st->dev = dev;
 	st->nr_slots = nr_slots;
 	for (i = 0; i < old.nr_slots; i++) {
-		if (old.dev[i].state != ITS_DEV_FREE)
-			*alloc_dev(st, old.dev[i].devid) = old.dev[i];
+		if (old.dev[i].state == ITS_DEV_FREE)
+			continue;
+		slot = alloc_dev(st, old.dev[i].devid);
+		if (!slot) {
+			st->dev = old.dev;
+			st->nr_slots = old.nr_slots;
+			return false;
+		}
+		*slot = old.dev[i];
 	}
 
 	return true;
@@ -236,10 +256,15 @@ enum its_cmd_reason its_cmd_map_dev(struct its_cmd_state *st, u32 devid, u8 size
 	if (find_dev(st, devid))
 		return ITS_CMD_DEV_BUSY;
 
-	/* At most half full: lookups stay short, whatever the host maps. */
+	/*
+	 * At most half full, and no record far from home: lookups stay
+	 * short, whatever the host maps.
+	 */
 	if (st->nr_devs >= st->nr_slots / 2)
 		return ITS_CMD_DEV_TABLE_FULL;
 	dev = alloc_dev(st, devid);
+	if (!dev)
+		return ITS_CMD_DEV_TABLE_FULL;
 
 	first = itt >> st->lim.page_shift;
 	last = (itt + itt_bytes(st, size) - 1) >> st->lim.page_shift;
@@ -275,6 +300,20 @@ static enum its_cmd_reason mapd_map(struct its_cmd_state *st, u32 devid,
 	return ITS_CMD_OK;
 }
 
+/*
+ * The records waiting for their MAPD V=0 to execute form a list in queue
+ * order, linked by DeviceID (records move, DeviceIDs do not), so that
+ * retiring them never walks the table.
+ */
+static void queue_unmap(struct its_cmd_state *st, struct its_dev_rec *dev)
+{
+	if (st->nr_unmapping++)
+		find_dev(st, st->unmap_tail)->next_unmap = dev->devid;
+	else
+		st->unmap_head = dev->devid;
+	st->unmap_tail = dev->devid;
+}
+
 /* MAPD: map or unmap a DeviceID to an ITT. */
 static enum its_cmd_reason handle_mapd(struct its_cmd_state *st, const u64 *in, u64 *out)
 {
@@ -298,8 +337,7 @@ static enum its_cmd_reason handle_mapd(struct its_cmd_state *st, const u64 *in, 
 	if (dev && dev->state == ITS_DEV_MAPPED) {
 		dev->state = ITS_DEV_UNMAPPING;
 		dev->unmap_seq = st->seq;
-		if (!st->nr_unmapping++)
-			st->oldest_unmap_seq = st->seq;
+		queue_unmap(st, dev);
 	} else if (dev) {
 		return ITS_CMD_DEV_BUSY;
 	}
@@ -536,39 +574,23 @@ enum its_cmd_reason its_cmd_check(struct its_cmd_state *st, const u64 *in, u64 *
 
 /*
  * The ITS has executed every command before queue position @done_seq:
- * release the ITTs whose MAPD V=0 is among them. The table is only walked
- * once the oldest of those unmaps has executed, so that it costs one walk
- * per unmap at most, however often the queue is looked at.
+ * release the ITTs whose MAPD V=0 is among them, oldest first.
  */
 void its_cmd_retire(struct its_cmd_state *st, u64 done_seq)
 {
-	u64 oldest = st->seq;	/* past every unmap queued */
-	u32 i = 0;
+	while (st->nr_unmapping) {
+		struct its_dev_rec *dev = find_dev(st, st->unmap_head);
 
-	if (!st->nr_unmapping || st->oldest_unmap_seq >= done_seq)
-		return;
+		if (dev->unmap_seq >= done_seq)
+			break;
 
-	while (st->nr_unmapping && i < st->nr_slots) {
-		struct its_dev_rec *dev = &st->dev[i];
-
-		if (dev->state != ITS_DEV_UNMAPPING) {
-			i++;
-			continue;
-		}
-		if (dev->unmap_seq >= done_seq) {
-			oldest = min(oldest, dev->unmap_seq);
-			i++;
-			continue;
-		}
-
-		st->mem->unpin(dev->itt_pfn, dev->itt_nr_pages);
+		st->unmap_head = dev->next_unmap;
 		st->nr_unmapping--;
+		st->mem->unpin(dev->itt_pfn, dev->itt_nr_pages);
 		st->nr_devs--;
 		st->nr_itt_pages -= dev->itt_nr_pages;
-		/* Another record may move into this slot: look at it again. */
 		free_dev(st, dev);
 	}
-	st->oldest_unmap_seq = oldest;
 }
 
 /* CWRITER/CREADR hold a 32-byte aligned offset in bits [19:5] (IHI 0069H, GITS_CWRITER). */

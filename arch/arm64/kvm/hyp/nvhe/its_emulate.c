@@ -102,6 +102,8 @@ static DEFINE_HYP_SPINLOCK(its_claim_lock);
 /* What its_claims[] holds, for the pkvm_its_held trace event. */
 static u32 its_nr_claims;
 static u64 its_nr_claim_pages;
+/* The ITTs its_claims[] can hold: see its_claim_itts(). */
+static u64 its_nr_claim_itts;
 
 /* Every ITS handed over, latest first; never removed. */
 static struct its_emu *its_emus;
@@ -1292,21 +1294,30 @@ fence:
 }
 
 /*
+ * ITTs a claim can hold, for a driver that plays by the rules: its ITT
+ * pool claims a page at a time and carves ITTs of at least 256 bytes (the
+ * ITT alignment) out of it, and an ITT of a page or more is claimed on its
+ * own. A host that packs more into its claims gets its own MAPDs refused.
+ */
+static u64 its_claim_itts(u64 nr_pages)
+{
+	return nr_pages == 1 ? PAGE_SIZE / SZ_256 : 1;
+}
+
+/*
  * The host sizes the device records (see pkvm_its_grow_devs()): a whole
- * number of pages, holding a power of 2 of them, and no more than the ITT
- * memory claimed calls for. Every device's ITT takes at least 256 bytes of
- * it, and a table is at most half full: twice as many slots as there is
- * room for ITTs, counting a claim of the largest size about to be made.
- * That bounds what a lookup or a walk of the table costs at EL2 by what
- * the host pinned, not by what it chose to donate.
+ * number of pages, holding a power of 2 of them, and no more than twice
+ * the ITTs claimed, counting a claim about to be made, call for: what a
+ * move or a clear of the table costs at EL2 is bounded by what the host
+ * pinned, not by what it chose to donate.
  */
 static_assert(sizeof(struct its_dev_rec) == KVM_HYP_ITS_DEV_REC_SIZE);
 
 static u64 its_dev_table_max_slots(void)
 {
-	u64 pages = READ_ONCE(its_nr_claim_pages) + PKVM_MAX_ITT_CLAIM_PAGES;
+	u64 itts = READ_ONCE(its_nr_claim_itts) + its_claim_itts(1);
 
-	return roundup_pow_of_two(2 * pages * (PAGE_SIZE / SZ_256));
+	return max(PAGE_SIZE / sizeof(struct its_dev_rec), roundup_pow_of_two(2 * itts));
 }
 
 static u64 its_dev_table_slots(u64 nr_pages)
@@ -1445,6 +1456,7 @@ int pkvm_its_claim_itt(u64 pfn, u64 nr_pages)
 		c->nr_pages = nr_pages;
 		WRITE_ONCE(its_nr_claims, its_nr_claims + 1);
 		WRITE_ONCE(its_nr_claim_pages, its_nr_claim_pages + nr_pages);
+		WRITE_ONCE(its_nr_claim_itts, its_nr_claim_itts + its_claim_itts(nr_pages));
 	}
 	hyp_spin_unlock(&its_claim_lock);
 
@@ -1466,6 +1478,8 @@ int pkvm_its_release_itt(u64 pfn, u64 nr_pages)
 			c->nr_pages = 0;
 			WRITE_ONCE(its_nr_claims, its_nr_claims - 1);
 			WRITE_ONCE(its_nr_claim_pages, its_nr_claim_pages - nr_pages);
+			WRITE_ONCE(its_nr_claim_itts,
+				   its_nr_claim_itts - its_claim_itts(nr_pages));
 			ret = 0;
 			break;
 		}

@@ -71,12 +71,21 @@ enum its_dev_state {
 	ITS_DEV_UNMAPPING,	/* MAPD V=0 queued, not yet executed */
 };
 
+/*
+ * A record lies at most this many slots past its home: a lookup probes no
+ * more slots than that, whatever DeviceIDs the host chooses (it picks
+ * them, and the hash is public). At most half full, a table of DeviceIDs
+ * as PCI assigns them stays far below it.
+ */
+#define ITS_CMD_MAX_DISPLACEMENT	64
+
 struct its_dev_rec {
 	u32	devid;
 	u8	state;
 	u8	size;
+	u32	itt_nr_pages;		/* at most ITS_CMD_MAX_ITT_PAGES */
+	u32	next_unmap;		/* DeviceID unmapped next, in queue order */
 	u64	itt_pfn;
-	u64	itt_nr_pages;
 	u64	unmap_seq;		/* queue position of the MAPD V=0 */
 };
 
@@ -85,8 +94,10 @@ struct its_cmd_state {
 	const struct its_cmd_mem_ops	*mem;
 	struct its_dev_rec		*dev;		/* see find_dev() */
 	u32				nr_slots;	/* in dev[], a power of 2 */
-	u32				nr_unmapping;	/* records in ITS_DEV_UNMAPPING */
-	u64				oldest_unmap_seq;	/* lowest unmap_seq of them */
+	/* Records in ITS_DEV_UNMAPPING, oldest first, linked by next_unmap. */
+	u32				nr_unmapping;
+	u32				unmap_head;
+	u32				unmap_tail;
 	u32				nr_devs;	/* records in use */
 	u64				nr_itt_pages;	/* pinned by the records in use */
 	u64				seq;	/* commands written so far */

@@ -440,7 +440,8 @@ static void test_colliding_devids(void)
 	}
 	its_cmd_retire(&st, seq + nr / 2);
 	expect(st.nr_unmapping == nr - nr / 2 && st.nr_devs == nr - nr / 2 &&
-	       pins[1] == nr - nr / 2, "collide", "unmaps retire in queue order, only those executed");
+	       pins[1] == nr - nr / 2, "collide",
+	       "unmaps retire in queue order, only those executed");
 	its_cmd_retire(&st, st.seq);
 	expect(!st.nr_unmapping && !st.nr_devs && !pins[1], "collide", "then all of them");
 }

@@ -104,8 +104,9 @@ static struct its_dev_rec *alloc_dev(struct its_cmd_state *st, u32 devid)
  * run moves into it unless its home lies between the hole and itself
  * (backward-shift deletion, so no lookup ever stops early at the hole).
  * The slot of @dev may then hold another record. The walk ends at the
- * first free slot, at the latest the hole itself: on a full table it may
- * pass the end of the run, where nothing moves any more.
+ * first free slot, or once it is further from the hole than any record
+ * lies from its home: none from there on can move into it, however long
+ * the run is.
  */
 static void free_dev(struct its_cmd_state *st, struct its_dev_rec *dev)
 {
@@ -114,6 +115,8 @@ static void free_dev(struct its_cmd_state *st, struct its_dev_rec *dev)
 
 	st->dev[hole].state = ITS_DEV_FREE;
 	for (i = dev_next(st, hole); st->dev[i].state != ITS_DEV_FREE; i = dev_next(st, i)) {
+		if (((i - hole) & mask) > ITS_CMD_MAX_DISPLACEMENT)
+			break;
 		home = dev_home(st, st->dev[i].devid);
 		if (((i - home) & mask) < ((i - hole) & mask))
 			continue;
@@ -581,7 +584,8 @@ void its_cmd_retire(struct its_cmd_state *st, u64 done_seq)
 	while (st->nr_unmapping) {
 		struct its_dev_rec *dev = find_dev(st, st->unmap_head);
 
-		if (dev->unmap_seq >= done_seq)
+		/* The head is always recorded; if not, keep its pin. */
+		if (!dev || dev->unmap_seq >= done_seq)
 			break;
 
 		st->unmap_head = dev->next_unmap;

@@ -43,11 +43,7 @@ while [ "$i" -lt "$n" ]; do
 	echo 1 >"$cpu" 2>/dev/null && [ "$(cat "$cpu")" = 1 ] && ok=$((ok + 1))
 	i=$((i + 1))
 done
-if [ "$ok" -eq "$n" ]; then
-	ktap_result ok "$n offline/online cycles of CPU 1"
-else
-	ktap_result fail "$n offline/online cycles of CPU 1: $ok completed"
-fi
+ktap_count "$ok" "$n" "$n offline/online cycles of CPU 1"
 check_no_queue_timeout
 
 # Anything the GIC drivers or pKVM complained about during the cycles.

@@ -19,6 +19,16 @@ ktap_result()	# ok|fail description
 	fi
 }
 
+# ktap_count GOT WANT DESCRIPTION: ok when GOT of WANT things completed.
+ktap_count()
+{
+	if [ "$1" -eq "$2" ]; then
+		ktap_result ok "$3"
+	else
+		ktap_result fail "$3: $1 of $2 completed"
+	fi
+}
+
 ktap_status()
 {
 	[ "$ktap_failed" -eq 0 ] && echo 0 || echo 1

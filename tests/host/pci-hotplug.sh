@@ -87,11 +87,7 @@ while [ "$i" -lt "$n" ]; do
 	i=$((i + 1))
 done
 held_plugged=$(its_held)
-if [ "$nplug" -eq "$n" ]; then
-	ktap_result ok "$n virtio-serial functions plugged after the handover, with MSIs"
-else
-	ktap_result fail "$n virtio-serial functions plugged after the handover: $nplug with MSIs"
-fi
+ktap_count "$nplug" "$n" "$n virtio-serial functions plugged after the handover, with MSIs"
 
 nunplug=0
 i=0
@@ -99,11 +95,7 @@ while [ "$i" -lt "$nplug" ]; do
 	monitor_until no "$i" "device_del hpdev$i" && nunplug=$((nunplug + 1))
 	i=$((i + 1))
 done
-if [ "$nunplug" -eq "$nplug" ]; then
-	ktap_result ok "$nplug unplugged"
-else
-	ktap_result fail "$nplug unplugged: $nunplug gone"
-fi
+ktap_count "$nunplug" "$nplug" "$nplug unplugged"
 
 if [ -z "$held_before" ]; then
 	ktap_result ok "# SKIP no pkvm_its_held event (not pKVM, or no CONFIG_NVHE_EL2_TRACING)"

@@ -79,9 +79,6 @@ struct its_emu {
 	struct its_queue	q;
 	u64			host_cbaser;	/* reported to the host */
 	struct its_table	tables[GITS_BASER_NR_REGS];
-	/* The pages of q.cmds.dev, the device records: see pkvm_its_grow_devs(). */
-	u64			dev_pfn;
-	u64			dev_nr_pages;
 	struct its_emu		*next;		/* in its_emus */
 	u32			id;		/* in trace events: handover order */
 	u32			traps;		/* since the last pkvm_its_batch event */
@@ -102,7 +99,10 @@ static DEFINE_HYP_SPINLOCK(its_claim_lock);
 /* What its_claims[] holds, for the pkvm_its_held trace event. */
 static u32 its_nr_claims;
 static u64 its_nr_claim_pages;
-/* The ITTs its_claims[] can hold: see its_claim_itts(). */
+/*
+ * The ITTs its_claims[] can hold: see kvm_hyp_its_claim_itts(). A host
+ * that packs more into its claims only gets its own MAPDs refused.
+ */
 static u64 its_nr_claim_itts;
 
 /* Every ITS handed over, latest first; never removed. */
@@ -1294,17 +1294,6 @@ fence:
 }
 
 /*
- * ITTs a claim can hold, for a driver that plays by the rules: its ITT
- * pool claims a page at a time and carves ITTs of at least 256 bytes (the
- * ITT alignment) out of it, and an ITT of a page or more is claimed on its
- * own. A host that packs more into its claims gets its own MAPDs refused.
- */
-static u64 its_claim_itts(u64 nr_pages)
-{
-	return nr_pages == 1 ? PAGE_SIZE / SZ_256 : 1;
-}
-
-/*
  * The host sizes the device records (see pkvm_its_grow_devs()): a whole
  * number of pages, holding a power of 2 of them, and no more than twice
  * the ITTs claimed, counting a claim about to be made, call for: what a
@@ -1315,7 +1304,7 @@ static_assert(sizeof(struct its_dev_rec) == KVM_HYP_ITS_DEV_REC_SIZE);
 
 static u64 its_dev_table_max_slots(void)
 {
-	u64 itts = READ_ONCE(its_nr_claim_itts) + its_claim_itts(1);
+	u64 itts = READ_ONCE(its_nr_claim_itts) + kvm_hyp_its_claim_itts(1);
 
 	return max(PAGE_SIZE / sizeof(struct its_dev_rec), roundup_pow_of_two(2 * itts));
 }
@@ -1366,8 +1355,6 @@ static struct its_emu *its_emu_alloc(u64 pfn, u64 desc_pages, u64 nr_pages)
 	memset(its, 0, (nr_pages - desc_pages) << PAGE_SHIFT);
 	if (!its_cmd_move_devs(&its->q.cmds, dev, slots))
 		return NULL;
-	its->dev_pfn = dev_pfn;
-	its->dev_nr_pages = dev_pages;
 
 	return its;
 }
@@ -1456,7 +1443,7 @@ int pkvm_its_claim_itt(u64 pfn, u64 nr_pages)
 		c->nr_pages = nr_pages;
 		WRITE_ONCE(its_nr_claims, its_nr_claims + 1);
 		WRITE_ONCE(its_nr_claim_pages, its_nr_claim_pages + nr_pages);
-		WRITE_ONCE(its_nr_claim_itts, its_nr_claim_itts + its_claim_itts(nr_pages));
+		WRITE_ONCE(its_nr_claim_itts, its_nr_claim_itts + kvm_hyp_its_claim_itts(nr_pages));
 	}
 	hyp_spin_unlock(&its_claim_lock);
 
@@ -1479,7 +1466,7 @@ int pkvm_its_release_itt(u64 pfn, u64 nr_pages)
 			WRITE_ONCE(its_nr_claims, its_nr_claims - 1);
 			WRITE_ONCE(its_nr_claim_pages, its_nr_claim_pages - nr_pages);
 			WRITE_ONCE(its_nr_claim_itts,
-				   its_nr_claim_itts - its_claim_itts(nr_pages));
+				   its_nr_claim_itts - kvm_hyp_its_claim_itts(nr_pages));
 			ret = 0;
 			break;
 		}
@@ -1535,16 +1522,22 @@ int pkvm_its_grow_devs(u64 id, u64 pfn, u64 nr_pages)
 
 	hyp_spin_lock(&its->lock);
 	/* A fenced ITS refuses every command: its records no longer matter. */
-	if (its->q.qsize)
+	if (its->q.qsize) {
+		struct its_dev_rec *old = its->q.cmds.dev;
+		u64 old_slots = its->q.cmds.nr_slots;
+
 		moved = its_cmd_move_devs(&its->q.cmds, table, slots);
-	if (moved) {
-		swap(its->dev_pfn, pfn);
-		swap(its->dev_nr_pages, nr_pages);
+		if (moved) {
+			table = old;
+			slots = old_slots;
+		}
 	}
 	hyp_spin_unlock(&its->lock);
 
-	memset(hyp_phys_to_virt(hyp_pfn_to_phys(pfn)), 0, nr_pages << PAGE_SHIFT);
-	WARN_ON(__pkvm_hyp_donate_host(pfn, nr_pages));
+	/* The table no longer in use: whole pages, see its_dev_table_slots(). */
+	nr_pages = (slots * sizeof(*table)) >> PAGE_SHIFT;
+	memset(table, 0, nr_pages << PAGE_SHIFT);
+	WARN_ON(__pkvm_hyp_donate_host(hyp_virt_to_pfn(table), nr_pages));
 
 	return moved ? 0 : -EINVAL;
 }

@@ -104,9 +104,10 @@ git clean -q -fdx
 # recompiles what it changes; its Image is kept in $CACHE/build/base.
 BASE_IMAGE=$CACHE/build/base/arch/arm64/boot/Image
 if [ -z "$quick" ]; then
+	t0=$(date +%s)
 	if "$TOP/scripts/build-kernel.sh" "$CHK" "$OUT" >/dev/null 2>"$tmp/build" &&
 	   mkdir -p "${BASE_IMAGE%/*}" && cp "$OUT/arch/arm64/boot/Image" "$BASE_IMAGE"; then
-		result OK "base kernel builds"
+		result OK "base kernel builds ($(($(date +%s) - t0)) s)"
 	else
 		result FAIL "base kernel builds" "$tmp/build"
 	fi
@@ -215,12 +216,13 @@ tip=$(git rev-parse HEAD)
 for c in $(git rev-list --reverse base.."$tip"); do
 	git checkout -q --detach "$c"
 	subj=$(git log -1 --format=%s "$c")
+	t0=$(date +%s)
 	t=$(targets "$c")
 	# shellcheck disable=SC2086 # one word per target
 	if [ -z "$t" ] || "$TOP/scripts/build-kernel.sh" "$CHK" "$OUT" $t >/dev/null 2>"$tmp/build"; then
 		if git diff --quiet "$c~1" "$c" -- tools/testing/selftests/kvm ||
 		   "$TOP/scripts/build-selftests.sh" "$CHK" "$OUT" >/dev/null 2>"$tmp/build"; then
-			result OK "builds: $subj"
+			result OK "builds: $subj ($(($(date +%s) - t0)) s)"
 			continue
 		fi
 	fi
@@ -234,6 +236,7 @@ elif ! command -v sparse >/dev/null; then
 	echo "sparse not installed" >"$tmp/sp"
 	result FAIL "sparse" "$tmp/sp"
 else
+	t0=$(date +%s)
 	# shellcheck disable=SC2086
 	sparse_warnings "$OUT" $objs >"$tmp/sp.series"
 	# shellcheck disable=SC2086
@@ -242,7 +245,7 @@ else
 	if [ -s "$tmp/sp" ]; then
 		result FAIL "sparse: no new warnings in the $nobjs objects the series touches" "$tmp/sp"
 	else
-		result OK "sparse: no new warnings in the $nobjs objects the series touches"
+		result OK "sparse: no new warnings in the $nobjs objects the series touches ($(($(date +%s) - t0)) s)"
 	fi
 fi
 

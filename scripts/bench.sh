@@ -20,8 +20,9 @@ tests/host/its-affinity-bench.sh (50,000 MSI affinity changes; each makes
 the driver queue ITS commands) and tests/host/msi-rate-bench.sh (MSIs per
 second from a virtio-rng device: the MSI path, GITS_TRANSLATER, which the
 protection does not trap). Prints the median changes per second of
-the three, the ratios series/base (what the protection itself costs) and
-series/nvhe, the median MSI rates of the base and the series in protected
+the three, the ratios series/base (what the protection itself costs),
+series/nvhe and base/nvhe (what pKVM alone costs), then every round of
+each, the median MSI rates of the base and the series in protected
 mode and their ratio, and what the protection cost in the last protected round,
 from a short traced run (the hypervisor's pkvm_its_batch trace events):
 hypervisor traps and ITS commands per GITS_CWRITER write, refused
@@ -59,8 +60,8 @@ ratio()	# a b: a / b, or "-"
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'
 }
 
-printf '%-10s %9s %11s %9s %12s %12s %11s %13s %9s  %s\n' cell "base/s" "protected/s" \
-	"nvhe/s" "series/base" "series/nvhe" "base MSI/s" "series MSI/s" "MSI ratio" \
+printf '%-10s %9s %11s %9s %12s %12s %10s %11s %13s %9s  %s\n' cell "base/s" "protected/s" \
+	"nvhe/s" "series/base" "series/nvhe" "base/nvhe" "base MSI/s" "series MSI/s" "MSI ratio" \
 	"protection cost (last protected round)"
 for cell in $cells; do
 	gic=${cell%%-*} mode=${cell#*-}
@@ -100,10 +101,14 @@ for cell in $cells; do
 	n=$(grep -v '^$' "$logs/$cell.nvhe" | median)
 	bi=$(grep -v '^$' "$logs/$cell.base-msi" | median)
 	pi=$(grep -v '^$' "$logs/$cell.prot-msi" | median)
-	printf '%-10s %9s %11s %9s %12s %12s %11s %13s %9s  %s\n' "$cell" "$b" "$p" "$n" \
-		"$(ratio "$p" "$b")" "$(ratio "$p" "$n")" "$bi" "$pi" "$(ratio "$pi" "$bi")" \
+	printf '%-10s %9s %11s %9s %12s %12s %10s %11s %13s %9s  %s\n' "$cell" "$b" "$p" "$n" \
+		"$(ratio "$p" "$b")" "$(ratio "$p" "$n")" "$(ratio "$b" "$n")" "$bi" "$pi" \
+		"$(ratio "$pi" "$bi")" \
 		"${counters:-none exposed by this kernel}"
-	# The noise to judge the MSI ratio by: every round.
+	# The noise to judge the ratios by: every round.
+	echo "  $cell changes/s per round: base $(grep -v '^$' "$logs/$cell.base" | tr '\n' ' ')" \
+		"series $(grep -v '^$' "$logs/$cell.prot" | tr '\n' ' ')" \
+		"nvhe $(grep -v '^$' "$logs/$cell.nvhe" | tr '\n' ' ')"
 	echo "  $cell MSI/s per round: base $(grep -v '^$' "$logs/$cell.base-msi" | tr '\n' ' ')" \
 		"series $(grep -v '^$' "$logs/$cell.prot-msi" | tr '\n' ' ')"
 done

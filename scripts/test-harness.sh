@@ -67,7 +67,7 @@ copy
 f=$(cd "$tmp/p" && find arch drivers include tools Documentation -type f 2>/dev/null | sort | head -n 1)
 if [ -n "$f" ]; then
 	sed -i '1s/$/ /' "$tmp/p/$f"
-	expect_failure "overlay file edited" "$f" "$tmp/p/scripts/check-series.sh" --quick
+	expect_failure "overlay file edited" "$f" "$tmp/p/scripts/check-series.sh" --overlay
 else
 	echo "ok $((n += 1)) overlay file edited # SKIP the series adds no file"
 fi
@@ -79,7 +79,7 @@ awk 'BEGIN { done = 0 }
      /^@@ / { hunk = 1 }
      hunk && !done && /^ [^ ]/ { print " xx" substr($0, 2); done = 1; next }
      { print }' "$p" >"$p.new" && mv "$p.new" "$p"
-expect_failure "patch broken" "${p##*/}" "$tmp/p/scripts/check-series.sh" --quick
+expect_failure "patch broken" "${p##*/}" "$tmp/p/scripts/check-series.sh" --overlay
 
 # 3. A KERNEL_SRC that is not 7.3.y.
 mkdir -p "$tmp/k"

@@ -48,33 +48,48 @@ void its_pkvm_release_itt(phys_addr_t pa, size_t size)
 		ops->release(pa, size);
 }
 
-static void __init its_pkvm_claim_chunk(struct gen_pool *pool, struct gen_pool_chunk *chunk,
-					void *data)
+/* Called with every ITS's dev_alloc_lock held: no ITT comes or goes. */
+void __init its_pkvm_start_claims(const struct its_itt_ops *ops)
 {
-	int *ret = data;
+	WRITE_ONCE(itt_ops, ops);
+}
 
-	if (!*ret)
-		*ret = its_pkvm_claim_itt(virt_to_phys((void *)chunk->start_addr),
-					  chunk->end_addr - chunk->start_addr + 1);
+/*
+ * Each range of ITT memory so far, in the same order every time: claimed,
+ * or, to undo a walk that failed part-way, the ones it claimed released.
+ */
+static void __init its_pkvm_walk_range(struct its_itt_walk *w, phys_addr_t pa, size_t size)
+{
+	if (w->undo) {
+		if (w->nr_claimed) {
+			its_pkvm_release_itt(pa, size);
+			w->nr_claimed--;
+		}
+	} else if (!w->ret) {
+		w->ret = its_pkvm_claim_itt(pa, size);
+		if (!w->ret)
+			w->nr_claimed++;
+	}
+}
+
+static void __init its_pkvm_walk_chunk(struct gen_pool *pool, struct gen_pool_chunk *chunk,
+				       void *data)
+{
+	its_pkvm_walk_range(data, virt_to_phys((void *)chunk->start_addr),
+			    chunk->end_addr - chunk->start_addr + 1);
 }
 
 /* The pool's pages so far; a page added later is claimed as it is added. */
-int __init its_pkvm_claim_pool(struct gen_pool *pool)
+void __init its_pkvm_walk_pool(struct its_itt_walk *w, struct gen_pool *pool)
 {
-	int ret = 0;
-
-	gen_pool_for_each_chunk(pool, its_pkvm_claim_chunk, &ret);
-
-	return ret;
+	gen_pool_for_each_chunk(pool, its_pkvm_walk_chunk, w);
 }
 
-/* A device's ITT so far, unless it is a pool chunk (claimed with the pool). */
-int __init its_pkvm_claim_dev_itt(void *itt, size_t itt_sz)
+/* A device's ITT so far, unless it is a pool chunk (walked with the pool). */
+void __init its_pkvm_walk_dev_itt(struct its_itt_walk *w, void *itt, size_t itt_sz)
 {
-	if (itt_sz < PAGE_SIZE)
-		return 0;
-
-	return its_pkvm_claim_itt(virt_to_phys(itt), PAGE_SIZE << get_order(itt_sz));
+	if (itt_sz >= PAGE_SIZE)
+		its_pkvm_walk_range(w, virt_to_phys(itt), PAGE_SIZE << get_order(itt_sz));
 }
 
 /**
@@ -154,21 +169,41 @@ void __init its_pkvm_cmdq_release(struct its_pkvm_cmdq *q)
 }
 
 /**
+ * its_handover_begin() - Stop ITS devices from coming or going
+ *
+ * Used once by pKVM at late init, around its_claim_itt_memory(), the
+ * sizing of its own state from the memory claimed, and its_handover_cmdq():
+ * a device probed meanwhile on another CPU waits for its_handover_end(),
+ * and then allocates its ITT with the claim operations in place. May sleep.
+ */
+void __init its_handover_begin(void)
+{
+	its_lock_devices();
+}
+
+/**
+ * its_handover_end() - Let ITS devices come and go again
+ */
+void __init its_handover_end(void)
+{
+	its_unlock_devices();
+}
+
+/**
  * its_claim_itt_memory() - Tell the new owner about the memory set aside for ITTs
  * @ops: told about every page of it so far, and from now on
  *
- * Used once by pKVM at late init, before its_handover_cmdq(): all ITT
- * memory is claimed before any queue is handed over, so that whatever the
- * handover of one ITS does, every ITT is released as it was claimed, and
- * so that the new owner can size what it keeps per device from it.
+ * Used once by pKVM at late init, after its_handover_begin() and before
+ * its_handover_cmdq(): all ITT memory is claimed before any queue is
+ * handed over, so that whatever the handover of one ITS does, every ITT is
+ * released as it was claimed, and so that the new owner can size what it
+ * keeps per device from it.
  *
- * Return: 0, or the first error.
+ * Return: 0, or the first error; the claim operations are then not used.
  */
 int __init its_claim_itt_memory(const struct its_itt_ops *ops)
 {
-	WRITE_ONCE(itt_ops, ops);
-
-	return its_claim_itts();
+	return its_claim_itts(ops);
 }
 
 /**
@@ -177,7 +212,8 @@ int __init its_claim_itt_memory(const struct its_itt_ops *ops)
  *	allocate; takes the queue described in its argument and returns 0,
  *	or fails, and the driver then carries on with its own queue
  *
- * Used once by pKVM at late init, when the list of ITSs no longer changes.
+ * Used once by pKVM at late init, when the list of ITSs no longer changes,
+ * before its_handover_end().
  *
  * Return: 0 when every ITS was handed over, or the first error: the ITSs
  * before it were handed over, the others were not.

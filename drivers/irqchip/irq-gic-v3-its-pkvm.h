@@ -28,16 +28,27 @@ int its_pkvm_cmdq_take(struct its_pkvm_cmdq *q);
 void its_pkvm_cmdq_release(struct its_pkvm_cmdq *q);
 
 /* ITT memory, told to the new owner once there is one. */
+void its_pkvm_start_claims(const struct its_itt_ops *ops);
 int its_pkvm_claim_itt(phys_addr_t pa, size_t size);
 void its_pkvm_release_itt(phys_addr_t pa, size_t size);
-int its_pkvm_claim_pool(struct gen_pool *pool);
-int its_pkvm_claim_dev_itt(void *itt, size_t itt_sz);
+
+/* A walk of the ITT memory so far, see its_claim_itts(). */
+struct its_itt_walk {
+	int		ret;
+	unsigned int	nr_claimed;
+	bool		undo;
+};
+
+void its_pkvm_walk_pool(struct its_itt_walk *w, struct gen_pool *pool);
+void its_pkvm_walk_dev_itt(struct its_itt_walk *w, void *itt, size_t itt_sz);
 
 /*
- * In irq-gic-v3-its.c, under the driver's locks: claim the ITT memory so
- * far, hand every ITS's queue over.
+ * In irq-gic-v3-its.c: hold every ITS's device allocation lock, and under
+ * them claim the ITT memory so far, hand every ITS's queue over.
  */
-int its_claim_itts(void);
+void its_lock_devices(void);
+void its_unlock_devices(void);
+int its_claim_itts(const struct its_itt_ops *ops);
 int its_swap_cmdqs(void);
 
 #endif /* _IRQ_GIC_V3_ITS_PKVM_H */

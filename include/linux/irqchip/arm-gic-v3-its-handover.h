@@ -41,9 +41,19 @@ struct its_itt_ops {
 };
 
 #ifdef CONFIG_ARM_GIC_V3_ITS
+void its_handover_begin(void);
+void its_handover_end(void);
 int its_claim_itt_memory(const struct its_itt_ops *ops);
 int its_handover_cmdq(its_cmdq_handover_fn_t fn);
 #else
+static inline void its_handover_begin(void)
+{
+}
+
+static inline void its_handover_end(void)
+{
+}
+
 static inline int its_claim_itt_memory(const struct its_itt_ops *ops)
 {
 	return 0;

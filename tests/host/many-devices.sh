@@ -4,8 +4,9 @@
 #
 # Hundreds of PCI functions with MSIs at once (scripts/boot-qemu.sh
 # --many-devices): virtio-rng functions behind PCIe root ports, each with
-# a DeviceID of its own, mapped by the driver before the handover, so that
-# the hypervisor adopts them all, and mapped again after it when their
+# a DeviceID of its own, mapped by the driver at boot (before the handover,
+# so that the hypervisor adopts them, or, with driver_async_probe=*, while
+# it runs), and mapped again after it when their
 # driver is unbound and bound. Past the fixed 256 device records the
 # hypervisor once had, MAPD was refused and the device's MSIs never
 # arrived. Check that at least MIN virtio-rng functions have MSI vectors,
@@ -105,7 +106,7 @@ t0=$(cut -d' ' -f1 /proc/uptime)
 read_every_rng
 t1=$(cut -d' ' -f1 /proc/uptime)
 echo "# read every hwrng in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
-check_delivery "$before" "$(msi_counts)" "mapped before the handover"
+check_delivery "$before" "$(msi_counts)" "mapped at boot"
 
 held=$(its_held)
 if dmesg | grep -q 'ITS isolation failed'; then

@@ -169,27 +169,6 @@ void __init its_pkvm_cmdq_release(struct its_pkvm_cmdq *q)
 }
 
 /**
- * its_handover_begin() - Stop ITS devices from coming or going
- *
- * Used once by pKVM at late init, around its_claim_itt_memory(), the
- * sizing of its own state from the memory claimed, and its_handover_cmdq():
- * a device probed meanwhile on another CPU waits for its_handover_end(),
- * and then allocates its ITT with the claim operations in place. May sleep.
- */
-void __init its_handover_begin(void)
-{
-	its_lock_devices();
-}
-
-/**
- * its_handover_end() - Let ITS devices come and go again
- */
-void __init its_handover_end(void)
-{
-	its_unlock_devices();
-}
-
-/**
  * its_claim_itt_memory() - Tell the new owner about the memory set aside for ITTs
  * @ops: told about every page of it so far, and from now on
  *

@@ -43,11 +43,9 @@ void its_pkvm_walk_pool(struct its_itt_walk *w, struct gen_pool *pool);
 void its_pkvm_walk_dev_itt(struct its_itt_walk *w, void *itt, size_t itt_sz);
 
 /*
- * In irq-gic-v3-its.c: hold every ITS's device allocation lock, and under
- * them claim the ITT memory so far, hand every ITS's queue over.
+ * In irq-gic-v3-its.c, between its_handover_begin() and its_handover_end():
+ * claim the ITT memory so far, hand every ITS's queue over.
  */
-void its_lock_devices(void);
-void its_unlock_devices(void);
 int its_claim_itts(const struct its_itt_ops *ops);
 int its_swap_cmdqs(void);
 

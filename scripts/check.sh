@@ -25,8 +25,7 @@ expectations), matrix-noncoherent (the series with the ITS marked
 dma-noncoherent: the hypervisor's cache maintenance, counted; and PCIe
 hotplug from the QEMU monitor after the handover),
 matrix-many (two cells with 320 more PCI functions, each a DeviceID of
-its own, all with MSIs), matrix-many-async (the same, probed while the
-handover runs), nvhe-same
+its own, all with MSIs), nvhe-same
 (the regression suite with kvm-arm.mode=nvhe on the base and the series
 kernel: same results). A stage that cannot run
 counts as one failure. Full output: $CACHE/check.log.
@@ -253,13 +252,6 @@ if [ -f "$INITRAMFS" ]; then
 	# own: more devices than the hypervisor once had records for.
 	stage matrix-many "$S/run-matrix.sh" --name series --suite pvm,many \
 		--tag many --many-devices 320 --cells "gic3-hvhe gic4-nvhe" \
-		--require "$SERIES_LINE" "$OUT/arch/arm64/boot/Image" "$INITRAMFS"
-	# The same devices probed asynchronously: drivers bind them while
-	# the handover runs, and must wait for it rather than slip an ITT
-	# past the claims or the sizing of the device records.
-	stage matrix-many-async "$S/run-matrix.sh" --name series --suite pvm,many \
-		--tag many-async --many-devices 320 --append "driver_async_probe=*" \
-		--cells "gic3-hvhe" \
 		--require "$SERIES_LINE" "$OUT/arch/arm64/boot/Image" "$INITRAMFS"
 	stage nvhe-same nvhe_same
 fi

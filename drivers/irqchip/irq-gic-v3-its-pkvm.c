@@ -148,19 +148,20 @@ int __init its_pkvm_cmdq_add_device(struct its_pkvm_cmdq *q, u32 devid, unsigned
  */
 int __init its_pkvm_cmdq_take(struct its_pkvm_cmdq *q)
 {
-	int ret = handover_fn(&q->h);
+	/*
+	 * The new owner may keep the shadow queue and the status page even
+	 * when it fails half-way: once offered, they are never freed.
+	 */
+	q->offered = true;
 
-	if (!ret)
-		q->taken = true;
-
-	return ret;
+	return handover_fn(&q->h);
 }
 
-/* Frees the shadow queue and status page unless the driver now uses them. */
+/* Frees the shadow queue and status page unless they were offered. */
 void __init its_pkvm_cmdq_release(struct its_pkvm_cmdq *q)
 {
 	kfree(q->devices);
-	if (q->taken)
+	if (q->offered)
 		return;
 	if (q->shadow)
 		free_pages((unsigned long)q->shadow, get_order(q->h.cmdq_size));
@@ -195,7 +196,8 @@ int __init its_claim_itt_memory(const struct its_itt_ops *ops)
  * before its_handover_end().
  *
  * Return: 0 when every ITS was handed over, or the first error: the ITSs
- * before it were handed over, the others were not.
+ * before it were handed over, the ones after it were not, and the one that
+ * failed is left as @fn left it (the driver keeps its own queue).
  */
 int __init its_handover_cmdq(its_cmdq_handover_fn_t fn)
 {

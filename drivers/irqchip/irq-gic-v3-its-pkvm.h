@@ -18,7 +18,7 @@ struct its_pkvm_cmdq {
 	u64				*status;	/* the published GITS_CREADR */
 	struct its_cmdq_handover_dev	*devices;
 	unsigned int			max_devices;
-	bool				taken;
+	bool				offered;	/* see its_pkvm_cmdq_take() */
 };
 
 int its_pkvm_cmdq_prepare(struct its_pkvm_cmdq *q, int node, unsigned int nr_devices);

@@ -1223,11 +1223,26 @@ static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *des
 	its->q.hw = &its_queue_hw_ops;
 	its->q.hw_priv = its;
 
-	/* From here on, the host reaches the control frame only through us. */
+	/*
+	 * What a machine can be refused for comes first, while the host still
+	 * drives the ITS itself: past the limits on redistributors, the host
+	 * keeps a working ITS, and protected VMs are refused.
+	 */
+	ret = its_find_rdists(desc);
+	if (ret)
+		return ret;
+
+	/*
+	 * From here on, the host reaches the control frame only through us,
+	 * and may trap on it at once (a driver still waiting for a command it
+	 * sent before the handover): its_emu_handle() waits on the lock until
+	 * the state is set up, or fenced.
+	 */
+	hyp_spin_lock(&its->lock);
 	ret = __pkvm_host_donate_mmio_hyp(desc->base, ITS_CTRL_FRAME_SIZE, its_emu_handle,
 					  its, &base);
 	if (ret)
-		return ret;
+		goto fence;
 	its->base = (void __iomem *)base;
 
 	/*
@@ -1238,17 +1253,12 @@ static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *des
 		ret = __pkvm_host_donate_mmio_frames(desc->base + SZ_128K, SZ_64K, SZ_64K, 1,
 						     its_sgir_handle, its);
 		if (ret)
-			return ret;
+			goto fence;
 	}
 
-	hyp_spin_lock(&its->lock);
 	typer = readq_relaxed(its->base + GITS_TYPER);
 	for (i = 0; i < GITS_BASER_NR_REGS; i++)
 		its->q.baser[i] = readq_relaxed(its->base + GITS_BASER + i * sizeof(u64));
-
-	ret = its_find_rdists(desc);
-	if (ret)
-		goto fence;
 
 	its_emu_init_limits(its, typer);
 	its_emu_init_targets(its, typer);

@@ -1374,9 +1374,11 @@ static struct its_emu *its_emu_alloc(u64 pfn, u64 desc_pages, u64 nr_pages)
  * struct kvm_hyp_its_desc describing it, with the devices already mapped,
  * in the first @desc_pages, then the pages of the hypervisor's state for
  * it. The descriptor's pages go back to the host once read, whatever
- * happens; the others stay with the hypervisor. Only allowed before the
- * host is deprivileged; any failure is remembered, and protected VMs are
- * then refused.
+ * happens; the others stay with the hypervisor. Only allowed until the
+ * host ends the handover (__pkvm_its_isolate, once, at the end of its
+ * init, right after the host stage-2 is in place, so that host accesses
+ * to what it hands over trap from the moment it is taken); any failure is
+ * remembered, and protected VMs are then refused.
  */
 static int __pkvm_its_init(u64 pfn, u64 desc_pages, u64 nr_pages)
 {
@@ -1582,19 +1584,13 @@ void pkvm_its_system_resume(void)
 	}
 }
 
-/* Called when the host is deprivileged: no more ITS can be handed over. */
-void pkvm_its_finalize(void)
-{
-	hyp_spin_lock(&its_setup_lock);
-	its_setup_closed = true;
-	hyp_spin_unlock(&its_setup_lock);
-}
-
 /*
  * __pkvm_its_isolate: the host handed over the @nr_its ITSs the firmware
  * describes, and each handover succeeded. Only then are protected VMs
- * allowed. The decision is final: no ITS can be handed over after it,
- * which could fail and leave an ITS with the host.
+ * allowed (KVM_HYP_ITS_NOT_ISOLATED never matches). The host ends its
+ * handover with this call whatever happened, and the decision is final:
+ * no ITS can be handed over after it, which could fail and leave an ITS
+ * with the host, or hand over state the host set up in the meantime.
  */
 int pkvm_its_isolate(u64 nr_its)
 {

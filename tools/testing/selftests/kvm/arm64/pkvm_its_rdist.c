@@ -856,12 +856,13 @@ PKVM_ITS_ATTACK_TEST(gicv5_host, LAYOUT_NONE, 26)
 
 /*
  * The host declares its ITSs isolated, then hands one more over, which
- * fails and leaves that ITS with the host. Only a host that pKVM has not
- * deprivileged yet can make the hypercalls in that order.
+ * fails and leaves that ITS with the host. Only kernel code that runs
+ * before the host ends its handover, at the end of pKVM's initcall, can
+ * make the hypercalls in that order.
  */
 PKVM_ITS_ATTACK_TEST(handover_after_isolate, LAYOUT_NONE, 27)
 {
-	attack_set(c, ATTACK_NA, "needs kernel code that runs before pKVM is finalised");
+	attack_set(c, ATTACK_NA, "needs kernel code that runs before the handover ends");
 }
 
 int main(int argc, char *argv[])

@@ -5,7 +5,6 @@
 #include <linux/types.h>
 
 int pkvm_its_init(u64 pfn, u64 desc_pages, u64 nr_pages);
-void pkvm_its_finalize(void);
 void pkvm_its_system_suspend(void);
 void pkvm_its_system_resume(void);
 int pkvm_its_isolate(u64 nr_its);

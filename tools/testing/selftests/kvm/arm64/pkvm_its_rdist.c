@@ -865,6 +865,39 @@ PKVM_ITS_ATTACK_TEST(handover_after_isolate, LAYOUT_NONE, 27)
 	attack_set(c, ATTACK_NA, "needs kernel code that runs before the handover ends");
 }
 
+/*
+ * Three review findings on the handover itself, which the kernel makes
+ * once, in its own late init, before any userspace runs: no compromised
+ * host gets to run code then, so none of them can be driven from here.
+ *
+ * A handover made before the host stage-2 was in place: a driver mapping
+ * a device on another CPU meanwhile reached GITS_CWRITER and a level-1
+ * Device Table entry directly, so the ITS ran stand-ins instead of its
+ * commands and a level-2 page was never taken.
+ */
+PKVM_ITS_ATTACK_TEST(handover_before_stage2, LAYOUT_NONE, 28)
+{
+	attack_set(c, ATTACK_NA, "a race within the one-shot handover at boot");
+}
+
+/*
+ * A CPU faulting on host MMIO worked out its mapping before a donation
+ * on another CPU, and made it after: a block over the frame just taken.
+ */
+PKVM_ITS_ATTACK_TEST(mmio_map_races_donation, LAYOUT_NONE, 29)
+{
+	attack_set(c, ATTACK_NA, "MMIO is only donated during the one-shot handover at boot");
+}
+
+/*
+ * A driver still waiting for a command it sent before the handover trapped
+ * on GITS_CREADR while the hypervisor was setting the ITS up.
+ */
+PKVM_ITS_ATTACK_TEST(trap_during_setup, LAYOUT_NONE, 30)
+{
+	attack_set(c, ATTACK_NA, "a race within the one-shot handover at boot");
+}
+
 int main(int argc, char *argv[])
 {
 	char **args = pkvm_its_init(&argc, argv);

@@ -366,9 +366,14 @@ static bool its_emu_handle(void *priv, struct host_mmio_access *acc)
 		return false;
 
 	hyp_spin_lock(&its->lock);
-	its->traps++;
-	its->q.cmds.sync_target = its_this_cpu_rdist();
-	ret = acc->write ? its_emu_write(its, acc) : its_emu_read(its, acc);
+	/* A fenced ITS refuses every access: see its_emu_setup(). */
+	if (its->q.qsize) {
+		its->traps++;
+		its->q.cmds.sync_target = its_this_cpu_rdist();
+		ret = acc->write ? its_emu_write(its, acc) : its_emu_read(its, acc);
+	} else {
+		ret = false;
+	}
 	hyp_spin_unlock(&its->lock);
 
 	return ret;

@@ -28,6 +28,7 @@ usage: ${0##*/} [options] IMAGE INITRAMFS
   --many-devices N   boot with N more PCI functions (see boot-qemu.sh)
   --hotplug-ports N  boot with N PCIe hotplug ports, the QEMU monitor
                      driven from the guest (see boot-qemu.sh)
+  --smp N            boot with N CPUs (see boot-qemu.sh)
   --jobs N           cells booted at once (default: $JOBS_DEFAULT, from the
                      number of CPUs; a cell mostly keeps one CPU busy)
 
@@ -61,6 +62,7 @@ while [ $# -gt 0 ]; do
 	--its-off|--its-noncoherent) its_dt=$1; shift ;;
 	--many-devices) many="$many --many-devices $2"; shift 2 ;;
 	--hotplug-ports) many="$many --hotplug-ports $2"; shift 2 ;;
+	--smp) many="$many --smp $2"; shift 2 ;;
 	-*) usage >&2; exit 2 ;;
 	*) break ;;
 	esac

@@ -68,6 +68,7 @@ static inline int its_handover_cmdq(its_cmdq_handover_fn_t fn)
 /* Where the redistributors are, for an agent that takes them all. */
 int gic_v3_get_redist_regions(phys_addr_t *base, bool *single, unsigned int max,
 			      u64 *stride);
+unsigned int gic_v3_nr_redists(unsigned int *nr_regions);
 bool gic_v3_is_probed(void);
 bool gic_v3_dist_has_lpis(void);
 

@@ -23,6 +23,8 @@
 
 static unsigned short pins[NR_PFNS];
 static struct its_cmd_state st;
+/* RDbase of the two redistributors the commands may name. */
+static const u64 targets[] = { 0, 1 };
 
 static int stub_pin(u64 pfn, u64 nr_pages)
 {
@@ -60,8 +62,8 @@ static void setup(void)
 	st.lim.lpi_bits = 16;
 	st.lim.itt_entry_size = 8;
 	st.lim.page_shift = 12;
-	st.lim.nr_targets = 2;
-	st.lim.targets[1] = 1;
+	st.lim.nr_targets = ARRAY_SIZE(targets);
+	st.lim.targets = targets;
 	st.seq = 2048;
 }
 

@@ -33,6 +33,8 @@
 static unsigned int pins[NR_PFNS];
 static struct its_dev_rec slots[NR_SLOTS];
 static struct its_cmd_state st;
+/* RDbase of the two redistributors the commands may name. */
+static const u64 targets[] = { 0, 1 };
 static int failures, checks;
 
 static int fake_pin(u64 pfn, u64 nr_pages)
@@ -108,9 +110,8 @@ static void init_state(struct its_cmd_state *s)
 	s->lim.lpi_bits = 16;
 	s->lim.itt_entry_size = 8;
 	s->lim.page_shift = 12;
-	s->lim.nr_targets = 2;
-	s->lim.targets[0] = 0;
-	s->lim.targets[1] = 1;
+	s->lim.nr_targets = ARRAY_SIZE(targets);
+	s->lim.targets = targets;
 	s->seq = 2048;
 }
 

@@ -278,6 +278,18 @@ static u16 gen_icid(void)
 	}
 }
 
+/* Past every valid RDbase, whatever their order. */
+static u64 max_target(void)
+{
+	u64 max = 0;
+	unsigned int i;
+
+	for (i = 0; i < hw.nr_targets; i++)
+		max = hw.targets[i] > max ? hw.targets[i] : max;
+
+	return max;
+}
+
 static u64 gen_rdbase(void)
 {
 	u8 s = get8(), k = s >> 3;
@@ -286,7 +298,7 @@ static u64 gen_rdbase(void)
 	case 0: case 1: case 2: case 3:
 		return hw.targets[k % hw.nr_targets];
 	case 4:
-		return hw.targets[hw.nr_targets - 1] + 1 + k;
+		return max_target() + 1 + k;
 	case 5: case 6:
 		return GENMASK_ULL(35, 0) - k;
 	default:

@@ -84,18 +84,41 @@ static void its_emu_init_limits(struct its_queue *q, const struct its_emu_hw_id 
 	lim->page_shift = MODEL_PAGE_SHIFT;
 }
 
+static u64 its_targets_pa[MODEL_MAX_RDISTS], its_targets_cpu[MODEL_MAX_RDISTS];
+
+/* its_emulate.c: its_sort_targets() */
+static void its_sort_targets(u64 *t, u32 nr)
+{
+	u32 i, j;
+
+	for (i = 1; i < nr; i++) {
+		u64 v = t[i];
+
+		for (j = i; j && t[j - 1] > v; j--)
+			t[j] = t[j - 1];
+		t[j] = v;
+	}
+}
+
+/* its_emulate.c: its_init_targets(), on the model's redistributors */
+static void its_init_targets(const struct its_emu_hw_id *id)
+{
+	unsigned int i;
+
+	for (i = 0; i < id->nr_rdists; i++) {
+		its_targets_pa[i] = id->rdist_phys[i] >> 16;
+		its_targets_cpu[i] = GICR_TYPER_CPU_NUMBER(id->rdist_typer[i]);
+	}
+	its_sort_targets(its_targets_pa, id->nr_rdists);
+	its_sort_targets(its_targets_cpu, id->nr_rdists);
+}
+
 /* its_emulate.c: its_emu_init_targets() */
 static void its_emu_init_targets(struct its_queue *q, const struct its_emu_hw_id *id)
 {
 	struct its_cmd_limits *lim = &q->cmds.lim;
-	unsigned int i;
 
-	for (i = 0; i < id->nr_rdists; i++) {
-		if (id->typer & GITS_TYPER_PTA)
-			lim->targets[i] = id->rdist_phys[i] >> 16;
-		else
-			lim->targets[i] = GICR_TYPER_CPU_NUMBER(id->rdist_typer[i]);
-	}
+	lim->targets = id->typer & GITS_TYPER_PTA ? its_targets_pa : its_targets_cpu;
 	lim->nr_targets = id->nr_rdists;
 }
 
@@ -116,7 +139,7 @@ int its_emu_setup_model(struct its_queue *q, const struct its_emu_hw_id *id, u64
 	memset(q, 0, sizeof(*q));
 	if (!qsize || qsize > ITS_CMDQ_MAX_SIZE || qsize % 4096)
 		return -1;
-	if (!id->nr_rdists || id->nr_rdists > ITS_CMD_MAX_TARGETS)
+	if (!id->nr_rdists || id->nr_rdists > MODEL_MAX_RDISTS)
 		return -1;
 
 	q->qsize = qsize;
@@ -126,6 +149,7 @@ int its_emu_setup_model(struct its_queue *q, const struct its_emu_hw_id *id, u64
 		q->baser[i] = hw_mmio_read(GITS_BASER + i * sizeof(u64));
 
 	its_emu_init_limits(q, id, its_init_lpi_bits(id));
+	its_init_targets(id);
 	its_emu_init_targets(q, id);
 	memset(dev_slots, 0, sizeof(dev_slots));
 	dev_cur = 0;

@@ -193,14 +193,23 @@ static bool check_lpi(const struct its_cmd_state *st, u64 intid)
 	return intid >= GIC_LPI_OFFSET && intid < BIT_ULL(st->lim.lpi_bits);
 }
 
-/* RDbase must name one of the redistributors the driver handed over. */
+/*
+ * RDbase must name one of the redistributors the driver handed over: a
+ * binary search, as lim.targets is sorted, for machines with thousands.
+ */
 static bool check_rdbase(const struct its_cmd_state *st, u64 rdbase)
 {
-	u32 i;
+	u32 lo = 0, hi = st->lim.nr_targets;
 
-	for (i = 0; i < st->lim.nr_targets; i++) {
-		if (st->lim.targets[i] == rdbase)
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (st->lim.targets[mid] == rdbase)
 			return true;
+		if (st->lim.targets[mid] < rdbase)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
 
 	return false;

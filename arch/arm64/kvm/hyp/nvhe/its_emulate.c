@@ -71,6 +71,7 @@ struct its_table {
 	u64			nr_l1;
 	u64			psz;		/* ITS page size */
 	bool			flush;		/* ITS does not snoop the table */
+	struct host_mmio_region	l1_mmio;	/* the level-1 table, trapped */
 };
 
 struct its_emu {
@@ -83,6 +84,8 @@ struct its_emu {
 	u32			id;		/* in trace events: handover order */
 	u32			traps;		/* since the last pkvm_its_batch event */
 	u32			cleaned;	/* since the last pkvm_its_batch event */
+	struct host_mmio_region	ctrl_mmio;	/* the control frame, donated */
+	struct host_mmio_region	sgir_mmio;	/* GITS_SGIR, with GICv4.1 */
 };
 
 /* Host pages the ITS driver set aside for ITTs, pinned while claimed. */
@@ -124,10 +127,11 @@ static struct kvm_hyp_its_desc its_desc;
 /*
  * Every redistributor of the machine, found by walking the redistributor
  * regions at the first handover, whatever the state of its CPU. They are
- * shared by all ITSs, and never change once found.
+ * shared by all ITSs, and never change once found. They are kept in pages
+ * the host donates with the first ITS, sized by its own count of them
+ * (kvm_hyp_its_rdist_pages()): the hypervisor fails the handover if it
+ * finds more.
  */
-#define PKVM_MAX_RDISTS		ITS_CMD_MAX_TARGETS
-
 struct its_rdist {
 	u64			phys;		/* RD_base frame */
 	void __iomem		*base;		/* hypervisor mapping of it */
@@ -144,12 +148,35 @@ struct its_rdist_region {
 	u64			stride;
 	unsigned int		first;		/* in its_rdists[] */
 	unsigned int		nr;
+	struct host_mmio_region	rd_mmio;	/* RD_base frames, donated */
+	struct host_mmio_region	vlpi_mmio;	/* VLPI_base frames, with GICv4 */
 };
 
-static struct its_rdist its_rdists[PKVM_MAX_RDISTS];
+/* What kvm_hyp_its_rdist_pages() counts, for each of them. */
+static_assert(sizeof(struct its_rdist) + 2 * sizeof(u64) <= KVM_HYP_ITS_RDIST_SIZE);
+static_assert(sizeof(struct its_rdist_region) <= KVM_HYP_ITS_RDIST_REGION_SIZE);
+
+static struct its_rdist *its_rdists;
 static unsigned int its_nr_rdists;
-static struct its_rdist_region its_rdist_regions[KVM_HYP_ITS_MAX_RDIST_REGIONS];
+static unsigned int its_max_rdists;
+static struct its_rdist_region *its_rdist_regions;
 static unsigned int its_nr_rdist_regions;
+static unsigned int its_max_rdist_regions;
+/*
+ * The RDbase fields that name the redistributors in a command, by physical
+ * address and by processor number, in ascending order (see
+ * its_init_targets()).
+ */
+static u64 *its_targets_pa;
+static u64 *its_targets_cpu;
+
+/* Where each CPU's own redistributor is in both, plus one: its_this_cpu_target(). */
+struct its_cpu_target {
+	u32	pa;
+	u32	cpu;
+};
+
+static DEFINE_PER_CPU(struct its_cpu_target, its_cpu_target);
 /* INTIDs the redistributors' LPI tables cover: see check_lpi(). */
 static u8 its_lpi_bits;
 /* The LPI property table all redistributors share, pinned once. */
@@ -336,11 +363,10 @@ static bool its_emu_read(struct its_emu *its, struct host_mmio_access *acc)
 }
 
 /*
- * The redistributor of the CPU that trapped, for the stand-in SYNCs of
- * its_cmd_encode_sync(): Aff3.Aff2.Aff1.Aff0 in GICR_TYPER[63:32] (IHI
- * 0069H, GICR_TYPER). The first one if none matches.
+ * The redistributor of the CPU that trapped: Aff3.Aff2.Aff1.Aff0 in
+ * GICR_TYPER[63:32] (IHI 0069H, GICR_TYPER). The first one if none matches.
  */
-static u32 its_this_cpu_rdist(void)
+static const struct its_rdist *its_this_cpu_rdist(void)
 {
 	u64 mpidr = read_sysreg(mpidr_el1);
 	u32 aff = MPIDR_AFFINITY_LEVEL(mpidr, 3) << 24 | MPIDR_AFFINITY_LEVEL(mpidr, 2) << 16 |
@@ -349,10 +375,46 @@ static u32 its_this_cpu_rdist(void)
 
 	for (i = 0; i < its_nr_rdists; i++) {
 		if (upper_32_bits(its_rdists[i].typer) == aff)
-			return i;
+			return &its_rdists[i];
 	}
 
-	return 0;
+	return &its_rdists[0];
+}
+
+/* Where @rdbase is in @targets, sorted: see check_rdbase() in its_cmd.c. */
+static u32 its_target_index(const u64 *targets, u64 rdbase)
+{
+	u32 lo = 0, hi = its_nr_rdists;
+
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (targets[mid] < rdbase)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+
+	return lo < its_nr_rdists ? lo : 0;
+}
+
+/*
+ * The CPU's own redistributor, for the stand-in SYNCs of
+ * its_cmd_encode_sync(), as an index in the targets of @its. Looked up
+ * once per CPU: the search grows with the machine, the traps should not.
+ */
+static u32 its_this_cpu_target(const struct its_emu *its)
+{
+	struct its_cpu_target *t = this_cpu_ptr(&its_cpu_target);
+
+	if (!t->pa) {
+		const struct its_rdist *rd = its_this_cpu_rdist();
+
+		t->pa = its_target_index(its_targets_pa, rd->phys >> 16) + 1;
+		t->cpu = its_target_index(its_targets_cpu, GICR_TYPER_CPU_NUMBER(rd->typer)) + 1;
+	}
+
+	return (its->q.cmds.lim.targets == its_targets_pa ? t->pa : t->cpu) - 1;
 }
 
 static bool its_emu_handle(void *priv, struct host_mmio_access *acc)
@@ -369,7 +431,7 @@ static bool its_emu_handle(void *priv, struct host_mmio_access *acc)
 	/* A fenced ITS refuses every access: see its_emu_setup(). */
 	if (its->q.qsize) {
 		its->traps++;
-		its->q.cmds.sync_target = its_this_cpu_rdist();
+		its->q.cmds.sync_target = its_this_cpu_target(its);
 		ret = acc->write ? its_emu_write(its, acc) : its_emu_read(its, acc);
 	} else {
 		ret = false;
@@ -763,8 +825,8 @@ static int its_take_vlpi_frames(struct its_rdist_region *reg)
 			return -EBUSY;
 	}
 
-	return __pkvm_host_donate_mmio_frames(reg->phys + SZ_128K, SZ_64K, reg->stride, reg->nr,
-					      its_vlpi_handle, reg);
+	return __pkvm_host_donate_mmio_frames(&reg->vlpi_mmio, reg->phys + SZ_128K, SZ_64K,
+					      reg->stride, reg->nr, its_vlpi_handle, reg);
 }
 
 /*
@@ -785,8 +847,8 @@ static int its_take_rdists(void)
 	for (i = 0; i < its_nr_rdist_regions && !ret; i++) {
 		struct its_rdist_region *reg = &its_rdist_regions[i];
 
-		ret = __pkvm_host_donate_mmio_frames(reg->phys, SZ_64K, reg->stride, reg->nr,
-						     its_rdist_handle, reg);
+		ret = __pkvm_host_donate_mmio_frames(&reg->rd_mmio, reg->phys, SZ_64K, reg->stride,
+						     reg->nr, its_rdist_handle, reg);
 		if (!ret)
 			ret = its_take_vlpi_frames(reg);
 	}
@@ -948,7 +1010,7 @@ static int its_emu_take_table(struct its_emu *its, unsigned int n)
 			return ret;
 	}
 
-	return __pkvm_hyp_trap_host_mem(pa, size, its_l1_handle, t);
+	return __pkvm_hyp_trap_host_mem(&t->l1_mmio, pa, size, its_l1_handle, t);
 }
 
 static int its_emu_take_tables(struct its_emu *its)
@@ -1010,7 +1072,8 @@ static int its_rdist_add(u64 phys)
 	unsigned long base;
 	int ret;
 
-	if (its_nr_rdists == PKVM_MAX_RDISTS)
+	/* More than the host counted, and gave room for: the handover fails. */
+	if (its_nr_rdists == its_max_rdists)
 		return -E2BIG;
 	if (!IS_ALIGNED(phys, SZ_64K) || addr_is_memory(phys))
 		return -EINVAL;
@@ -1032,13 +1095,18 @@ static int its_rdist_add(u64 phys)
  * (IHI 0069H, GICR_TYPER.Last). All of a region's redistributors must be
  * laid out alike, so that they can be taken from the host as one region.
  */
-static int its_walk_rdist_region(const struct kvm_hyp_its_desc *desc, unsigned int r)
+static int its_walk_rdist_region(const struct kvm_hyp_its_desc *desc,
+				 const struct kvm_hyp_its_rdist_region *dr)
 {
-	struct its_rdist_region *reg = &its_rdist_regions[r];
-	u64 phys = desc->rdist_regions[r].base;
+	struct its_rdist_region *reg;
+	u64 phys = dr->base;
 	u64 stride;
 	int ret;
 
+	if (its_nr_rdist_regions == its_max_rdist_regions)
+		return -E2BIG;
+
+	reg = &its_rdist_regions[its_nr_rdist_regions++];
 	reg->phys = phys;
 	reg->first = its_nr_rdists;
 	for (;;) {
@@ -1052,12 +1120,36 @@ static int its_walk_rdist_region(const struct kvm_hyp_its_desc *desc, unsigned i
 		reg->stride = stride;
 		reg->nr++;
 
-		if (desc->rdist_regions[r].single ||
-		    (its_rdists[its_nr_rdists - 1].typer & GICR_TYPER_LAST))
+		if (dr->single || (its_rdists[its_nr_rdists - 1].typer & GICR_TYPER_LAST))
 			return 0;
 		if (check_add_overflow(phys, stride, &phys))
 			return -EINVAL;
 	}
+}
+
+/*
+ * Firmware that describes each redistributor on its own (ACPI, in the GICC
+ * entries) makes a region of each, usually back to back: one region then,
+ * whose frames the host stage-2 checks as one, however many CPUs there are.
+ */
+static void its_merge_rdist_region(void)
+{
+	struct its_rdist_region *prev, *reg;
+	u64 vlpis;
+
+	if (its_nr_rdist_regions < 2)
+		return;
+
+	prev = &its_rdist_regions[its_nr_rdist_regions - 2];
+	reg = &its_rdist_regions[its_nr_rdist_regions - 1];
+	vlpis = its_rdists[prev->first].typer & GICR_TYPER_VLPIS;
+	if (reg->stride != prev->stride || reg->phys != prev->phys + prev->nr * prev->stride ||
+	    (its_rdists[reg->first].typer & GICR_TYPER_VLPIS) != vlpis)
+		return;
+
+	prev->nr += reg->nr;
+	memset(reg, 0, sizeof(*reg));
+	its_nr_rdist_regions--;
 }
 
 /*
@@ -1085,46 +1177,109 @@ static int its_init_lpi_bits(void)
 	return 0;
 }
 
-/* The redistributors are shared by all ITSs: the first handover finds them. */
-static int its_find_rdists(const struct kvm_hyp_its_desc *desc)
+/*
+ * Lay out what the hypervisor keeps of the redistributors in the @nr_pages
+ * at @mem the host donated for them: see kvm_hyp_its_rdist_pages().
+ */
+static int its_rdists_alloc(const struct kvm_hyp_its_desc *desc, void *mem, u64 nr_pages)
 {
-	unsigned int r;
-	int ret;
+	u64 nr = desc->nr_rdists, nr_regions = desc->nr_rdist_regions;
 
-	if (its_nr_rdists)
-		return 0;
-
-	if (!desc->nr_rdist_regions || desc->nr_rdist_regions > KVM_HYP_ITS_MAX_RDIST_REGIONS)
+	if (!nr || !nr_regions || nr > U32_MAX || nr_regions > nr ||
+	    kvm_hyp_its_rdist_pages(nr, nr_regions) != nr_pages)
 		return -EINVAL;
 
-	for (r = 0; r < desc->nr_rdist_regions; r++) {
-		ret = its_walk_rdist_region(desc, r);
-		its_nr_rdist_regions = r + 1;
-		if (ret)
-			return ret;
-	}
+	its_rdists = mem;
+	its_targets_pa = mem + nr * sizeof(struct its_rdist);
+	its_targets_cpu = its_targets_pa + nr;
+	its_rdist_regions = (struct its_rdist_region *)(its_targets_cpu + nr);
+	its_max_rdists = nr;
+	its_max_rdist_regions = nr_regions;
 
-	return its_init_lpi_bits();
+	return 0;
+}
+
+/*
+ * Ascending, in place. Redistributors are found in address order, and
+ * firmware numbers them in that order too: an insertion sort only does
+ * real work for odd firmware, once, at handover.
+ */
+static void its_sort_targets(u64 *t, u32 nr)
+{
+	u32 i, j;
+
+	for (i = 1; i < nr; i++) {
+		u64 v = t[i];
+
+		for (j = i; j && t[j - 1] > v; j--)
+			t[j] = t[j - 1];
+		t[j] = v;
+	}
 }
 
 /*
  * Commands may name any redistributor found, by physical address when
  * GITS_TYPER.PTA is set, by processor number otherwise (IHI 0069H,
- * GITS_TYPER.PTA): both are kept in RDbase form, bits [51:16].
+ * GITS_TYPER.PTA): both are kept in RDbase form, bits [51:16], sorted so
+ * that checking a command does not cost more on a larger machine.
  */
-static void its_emu_init_targets(struct its_emu *its, u64 typer)
+static void its_init_targets(void)
 {
-	struct its_cmd_limits *lim = &its->q.cmds.lim;
 	unsigned int i;
 
 	for (i = 0; i < its_nr_rdists; i++) {
-		const struct its_rdist *rd = &its_rdists[i];
-
-		if (typer & GITS_TYPER_PTA)
-			lim->targets[i] = rd->phys >> 16;
-		else
-			lim->targets[i] = GICR_TYPER_CPU_NUMBER(rd->typer);
+		its_targets_pa[i] = its_rdists[i].phys >> 16;
+		its_targets_cpu[i] = GICR_TYPER_CPU_NUMBER(its_rdists[i].typer);
 	}
+	its_sort_targets(its_targets_pa, its_nr_rdists);
+	its_sort_targets(its_targets_cpu, its_nr_rdists);
+}
+
+static int __its_find_rdists(const struct kvm_hyp_its_desc *desc,
+			     const struct kvm_hyp_its_rdist_region *regions, void *mem,
+			     u64 nr_pages)
+{
+	unsigned int r;
+	int ret;
+
+	ret = its_rdists_alloc(desc, mem, nr_pages);
+	if (ret)
+		return ret;
+
+	for (r = 0; r < desc->nr_rdist_regions; r++) {
+		ret = its_walk_rdist_region(desc, &regions[r]);
+		if (ret)
+			return ret;
+		its_merge_rdist_region();
+	}
+	its_init_targets();
+
+	return its_init_lpi_bits();
+}
+
+/*
+ * The redistributors are shared by all ITSs: the first handover finds them,
+ * in the regions the host lists, and keeps them in the @nr_pages at @mem
+ * that came with it. Whatever that finds is final.
+ */
+static int its_find_rdists(const struct kvm_hyp_its_desc *desc,
+			   const struct kvm_hyp_its_rdist_region *regions, void *mem,
+			   u64 nr_pages)
+{
+	static int err = -ENODEV;
+
+	if (!its_rdists)
+		err = __its_find_rdists(desc, regions, mem, nr_pages);
+
+	return err;
+}
+
+/* The RDbase form of the redistributors that this ITS's commands use. */
+static void its_emu_init_targets(struct its_emu *its, u64 typer)
+{
+	struct its_cmd_limits *lim = &its->q.cmds.lim;
+
+	lim->targets = typer & GITS_TYPER_PTA ? its_targets_pa : its_targets_cpu;
 	lim->nr_targets = its_nr_rdists;
 }
 
@@ -1211,8 +1366,19 @@ static int its_emu_take_queues(struct its_emu *its, const struct kvm_hyp_its_des
 	return hyp_pin_shared_mem(its->q.published, its->q.published + 1);
 }
 
+/* The pages the host donated for one ITS, as __pkvm_its_init() lays them out. */
+struct its_emu_pages {
+	struct kvm_hyp_its_desc		*desc;
+	const struct kvm_hyp_its_rdist_region *regions;
+	struct its_emu			*its;
+	void				*rdists;
+	u64				rdist_pages;
+	struct its_dev_rec		*devs;
+	u64				dev_slots;
+};
+
 static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *desc,
-			 const struct kvm_hyp_its_dev *devices)
+			 const struct its_emu_pages *pg)
 {
 	unsigned long base;
 	unsigned int i;
@@ -1233,7 +1399,7 @@ static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *des
 	 * drives the ITS itself: past the limits on redistributors, the host
 	 * keeps a working ITS, and protected VMs are refused.
 	 */
-	ret = its_find_rdists(desc);
+	ret = its_find_rdists(desc, pg->regions, pg->rdists, pg->rdist_pages);
 	if (ret)
 		return ret;
 
@@ -1244,8 +1410,8 @@ static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *des
 	 * the state is set up, or fenced.
 	 */
 	hyp_spin_lock(&its->lock);
-	ret = __pkvm_host_donate_mmio_hyp(desc->base, ITS_CTRL_FRAME_SIZE, its_emu_handle,
-					  its, &base);
+	ret = __pkvm_host_donate_mmio_hyp(&its->ctrl_mmio, desc->base, ITS_CTRL_FRAME_SIZE,
+					  its_emu_handle, its, &base);
 	if (ret)
 		goto fence;
 	its->base = (void __iomem *)base;
@@ -1255,8 +1421,8 @@ static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *des
 	 * any vPE (IHI 0069H, GITS_SGIR). Only KVM would use it.
 	 */
 	if (readq_relaxed(its->base + GITS_TYPER) & GITS_TYPER_VMAPP) {
-		ret = __pkvm_host_donate_mmio_frames(desc->base + SZ_128K, SZ_64K, SZ_64K, 1,
-						     its_sgir_handle, its);
+		ret = __pkvm_host_donate_mmio_frames(&its->sgir_mmio, desc->base + SZ_128K, SZ_64K,
+						     SZ_64K, 1, its_sgir_handle, its);
 		if (ret)
 			goto fence;
 	}
@@ -1267,7 +1433,7 @@ static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *des
 
 	its_emu_init_limits(its, typer);
 	its_emu_init_targets(its, typer);
-	ret = its_emu_adopt_devices(its, desc, devices);
+	ret = its_emu_adopt_devices(its, desc, pg->desc->devices);
 	if (ret)
 		goto fence;
 
@@ -1335,60 +1501,74 @@ static u64 its_dev_table_slots(u64 nr_pages)
 	return slots;
 }
 
-/* The descriptor's pages: its header and devices[], which must fit. */
+/* The descriptor's pages: its header, devices[] and the regions, which must fit. */
 static bool its_desc_fits(const struct kvm_hyp_its_desc *desc, u64 desc_pages)
 {
-	u64 room = (desc_pages << PAGE_SHIFT) - sizeof(*desc);
+	u64 size = desc_pages << PAGE_SHIFT;
 
-	return desc_pages << PAGE_SHIFT >= sizeof(*desc) &&
-	       desc->nr_devices <= room / sizeof(desc->devices[0]);
+	if (size < sizeof(*desc) || desc->nr_devices > size / sizeof(desc->devices[0]) ||
+	    desc->nr_rdist_regions > size / sizeof(struct kvm_hyp_its_rdist_region))
+		return false;
+
+	return sizeof(*desc) + desc->nr_devices * sizeof(desc->devices[0]) +
+	       desc->nr_rdist_regions * sizeof(struct kvm_hyp_its_rdist_region) <= size;
 }
 
 /*
- * Lay out the state of one ITS in the pages the host donated, @desc_pages
- * of descriptor first: the state, then the device records. Returns the
- * state, or NULL if the layout does not add up.
+ * Lay out the @nr_pages at @pfn the host donated for one ITS, @desc_pages
+ * of descriptor first: the state, what is kept of the redistributors if
+ * the descriptor asks for room for them, then the device records. Returns
+ * false if the layout does not add up.
  */
-static struct its_emu *its_emu_alloc(u64 pfn, u64 desc_pages, u64 nr_pages)
+static bool its_emu_layout(struct its_emu_pages *pg, u64 pfn, u64 desc_pages, u64 nr_pages)
 {
-	u64 dev_pfn = pfn + desc_pages + KVM_HYP_ITS_STATE_PAGES;
-	u64 dev_pages = nr_pages - desc_pages - KVM_HYP_ITS_STATE_PAGES;
-	struct its_dev_rec *dev = hyp_phys_to_virt(hyp_pfn_to_phys(dev_pfn));
-	struct its_emu *its = hyp_phys_to_virt(hyp_pfn_to_phys(pfn + desc_pages));
-	u64 slots;
+	u64 rdist_pfn = pfn + desc_pages + KVM_HYP_ITS_STATE_PAGES;
+	u64 left = nr_pages - desc_pages - KVM_HYP_ITS_STATE_PAGES;
 
 	BUILD_BUG_ON(sizeof(struct its_emu) > KVM_HYP_ITS_STATE_PAGES * PAGE_SIZE);
 
 	if (desc_pages + KVM_HYP_ITS_STATE_PAGES >= nr_pages ||
-	    !its_desc_fits(&its_desc, desc_pages))
-		return NULL;
-	slots = its_dev_table_slots(dev_pages);
+	    !its_desc_fits(&its_desc, desc_pages) || its_desc.nr_rdists > U32_MAX)
+		return false;
+
+	pg->rdist_pages = 0;
+	if (its_desc.nr_rdists)
+		pg->rdist_pages = kvm_hyp_its_rdist_pages(its_desc.nr_rdists,
+							  its_desc.nr_rdist_regions);
+	if (pg->rdist_pages >= left)
+		return false;
+
+	pg->desc = hyp_phys_to_virt(hyp_pfn_to_phys(pfn));
+	pg->regions = kvm_hyp_its_desc_regions(pg->desc, its_desc.nr_devices);
+	pg->its = hyp_phys_to_virt(hyp_pfn_to_phys(pfn + desc_pages));
+	pg->rdists = hyp_phys_to_virt(hyp_pfn_to_phys(rdist_pfn));
+	pg->devs = hyp_phys_to_virt(hyp_pfn_to_phys(rdist_pfn + pg->rdist_pages));
+	pg->dev_slots = its_dev_table_slots(left - pg->rdist_pages);
 	/* Room for the devices already mapped, with as much to spare. */
-	if (!slots || its_desc.nr_devices > slots / 2)
-		return NULL;
+	if (!pg->dev_slots || its_desc.nr_devices > pg->dev_slots / 2)
+		return false;
 
-	memset(its, 0, (nr_pages - desc_pages) << PAGE_SHIFT);
-	if (!its_cmd_move_devs(&its->q.cmds, dev, slots))
-		return NULL;
+	memset(pg->its, 0, (nr_pages - desc_pages) << PAGE_SHIFT);
 
-	return its;
+	return true;
 }
 
 /*
  * __pkvm_its_init: the host donates @nr_pages at @pfn for one ITS: a
- * struct kvm_hyp_its_desc describing it, with the devices already mapped,
- * in the first @desc_pages, then the pages of the hypervisor's state for
- * it. The descriptor's pages go back to the host once read, whatever
- * happens; the others stay with the hypervisor. Only allowed until the
- * host ends the handover (__pkvm_its_isolate, once, at the end of its
- * init, right after the host stage-2 is in place, so that host accesses
- * to what it hands over trap from the moment it is taken); any failure is
- * remembered, and protected VMs are then refused.
+ * struct kvm_hyp_its_desc describing it, with the devices already mapped
+ * and, for the first ITS, the redistributor regions, in the first
+ * @desc_pages, then the pages of the hypervisor's state for it. The
+ * descriptor's pages go back to the host once read, whatever happens; the
+ * others stay with the hypervisor. Only allowed until the host ends the
+ * handover (__pkvm_its_isolate, once, at the end of its init, right after
+ * the host stage-2 is in place, so that host accesses to what it hands
+ * over trap from the moment it is taken); any failure is remembered, and
+ * protected VMs are then refused.
  */
 static int __pkvm_its_init(u64 pfn, u64 desc_pages, u64 nr_pages)
 {
 	struct kvm_hyp_its_desc *desc = hyp_phys_to_virt(hyp_pfn_to_phys(pfn));
-	struct its_emu *its;
+	struct its_emu_pages pg;
 	int ret;
 
 	if (!desc_pages || desc_pages >= nr_pages)
@@ -1400,18 +1580,17 @@ static int __pkvm_its_init(u64 pfn, u64 desc_pages, u64 nr_pages)
 
 	/* A private copy of the header: setup reads it more than once. */
 	memcpy(&its_desc, desc, sizeof(its_desc));
-	its = its_emu_alloc(pfn, desc_pages, nr_pages);
-	if (its) {
-		its->id = its_nr;
-		ret = its_emu_setup(its, &its_desc, desc->devices);
+	ret = -EINVAL;
+	if (its_emu_layout(&pg, pfn, desc_pages, nr_pages) &&
+	    its_cmd_move_devs(&pg.its->q.cmds, pg.devs, pg.dev_slots)) {
+		pg.its->id = its_nr;
+		ret = its_emu_setup(pg.its, &its_desc, &pg);
 		if (!ret) {
-			its->next = its_emus;
-			/* Set up before it is seen: see its_emus_first(). */
-			smp_store_release(&its_emus, its);
+			pg.its->next = its_emus;
+			/* Set up before it is seen, see its_emus_first(). */
+			smp_store_release(&its_emus, pg.its);
 			its_nr++;
 		}
-	} else {
-		ret = -EINVAL;
 	}
 
 	memset(desc, 0, desc_pages << PAGE_SHIFT);

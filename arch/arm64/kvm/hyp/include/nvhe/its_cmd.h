@@ -18,8 +18,6 @@
 #define ITS_CMD_BYTES		32
 #define ITS_CMD_DWORDS		(ITS_CMD_BYTES / sizeof(u64))
 
-/* Redistributors commands may name (MAPC, SYNC). */
-#define ITS_CMD_MAX_TARGETS	256
 /*
  * Pages one ITT may span: the driver's largest ITT (2^16 events of up to
  * 16 bytes) is 1 MiB. The bound also caps the work of one MAPD at EL2.
@@ -62,7 +60,7 @@ struct its_cmd_limits {
 	u8	itt_entry_size;		/* GITS_TYPER.ITT_entry_size + 1 */
 	u8	page_shift;
 	u32	nr_targets;
-	u64	targets[ITS_CMD_MAX_TARGETS];	/* valid RDbase fields */
+	const u64 *targets;		/* valid RDbase fields, ascending */
 };
 
 enum its_dev_state {

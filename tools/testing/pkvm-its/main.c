@@ -254,6 +254,39 @@ static void run_case(const struct tcase *c)
 	expect(st.seq == 2049, c->name, "queue position advanced");
 }
 
+/*
+ * Many redistributors, numbered against address order: sorted, every one
+ * is found by the validator's binary search, and no value between them.
+ */
+static void test_many_targets(void)
+{
+	static u64 many[300];
+	u64 sync[4] = CMD(GITS_CMD_SYNC, 0, 0, 0, 0), out[4];
+	bool sorted = true, found = true, gaps = true;
+	u32 i;
+
+	for (i = 0; i < ARRAY_SIZE(many); i++)
+		many[i] = 2 * (ARRAY_SIZE(many) - i);
+	its_cmd_sort_targets(many, ARRAY_SIZE(many));
+	for (i = 1; i < ARRAY_SIZE(many); i++)
+		sorted &= many[i - 1] < many[i];
+	expect(sorted, "targets", "sorted ascending");
+
+	reset();
+	st.lim.targets = many;
+	st.lim.nr_targets = ARRAY_SIZE(many);
+	for (i = 1; i <= 2 * ARRAY_SIZE(many) + 1; i++) {
+		sync[2] = RD(i);
+		if (i % 2)
+			gaps &= its_cmd_check(&st, sync, out) == ITS_CMD_BAD_RDBASE;
+		else
+			found &= its_cmd_check(&st, sync, out) == ITS_CMD_OK;
+	}
+	expect(found, "targets", "every redistributor found");
+	expect(gaps, "targets", "none between them accepted");
+	init_state(&st);
+}
+
 static bool opcode_is_architected(unsigned int op)
 {
 	switch (op) {
@@ -794,6 +827,7 @@ int main(void)
 	test_errors();
 	test_dev_table();
 	test_move_devs();
+	test_many_targets();
 	test_colliding_devids();
 
 	printf("%s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", checks, failures);

@@ -86,20 +86,6 @@ static void its_emu_init_limits(struct its_queue *q, const struct its_emu_hw_id 
 
 static u64 its_targets_pa[MODEL_MAX_RDISTS], its_targets_cpu[MODEL_MAX_RDISTS];
 
-/* its_emulate.c: its_sort_targets() */
-static void its_sort_targets(u64 *t, u32 nr)
-{
-	u32 i, j;
-
-	for (i = 1; i < nr; i++) {
-		u64 v = t[i];
-
-		for (j = i; j && t[j - 1] > v; j--)
-			t[j] = t[j - 1];
-		t[j] = v;
-	}
-}
-
 /* its_emulate.c: its_init_targets(), on the model's redistributors */
 static void its_init_targets(const struct its_emu_hw_id *id)
 {
@@ -109,8 +95,8 @@ static void its_init_targets(const struct its_emu_hw_id *id)
 		its_targets_pa[i] = id->rdist_phys[i] >> 16;
 		its_targets_cpu[i] = GICR_TYPER_CPU_NUMBER(id->rdist_typer[i]);
 	}
-	its_sort_targets(its_targets_pa, id->nr_rdists);
-	its_sort_targets(its_targets_cpu, id->nr_rdists);
+	its_cmd_sort_targets(its_targets_pa, id->nr_rdists);
+	its_cmd_sort_targets(its_targets_cpu, id->nr_rdists);
 }
 
 /* its_emulate.c: its_emu_init_targets() */

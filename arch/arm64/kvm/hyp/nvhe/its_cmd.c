@@ -194,6 +194,25 @@ static bool check_lpi(const struct its_cmd_state *st, u64 intid)
 }
 
 /*
+ * Put RDbase values in the order check_rdbase() needs, ascending, in place.
+ * Redistributors are found in address order, and firmware numbers them in
+ * that order too: an insertion sort only does real work for odd firmware,
+ * once, at handover.
+ */
+void its_cmd_sort_targets(u64 *targets, u32 nr)
+{
+	u32 i, j;
+
+	for (i = 1; i < nr; i++) {
+		u64 v = targets[i];
+
+		for (j = i; j && targets[j - 1] > v; j--)
+			targets[j] = targets[j - 1];
+		targets[j] = v;
+	}
+}
+
+/*
  * RDbase must name one of the redistributors the driver handed over: a
  * binary search, as lim.targets is sorted, for machines with thousands.
  */

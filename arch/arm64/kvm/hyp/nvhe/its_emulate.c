@@ -1200,24 +1200,6 @@ static int its_rdists_alloc(const struct kvm_hyp_its_desc *desc, void *mem, u64 
 }
 
 /*
- * Ascending, in place. Redistributors are found in address order, and
- * firmware numbers them in that order too: an insertion sort only does
- * real work for odd firmware, once, at handover.
- */
-static void its_sort_targets(u64 *t, u32 nr)
-{
-	u32 i, j;
-
-	for (i = 1; i < nr; i++) {
-		u64 v = t[i];
-
-		for (j = i; j && t[j - 1] > v; j--)
-			t[j] = t[j - 1];
-		t[j] = v;
-	}
-}
-
-/*
  * Commands may name any redistributor found, by physical address when
  * GITS_TYPER.PTA is set, by processor number otherwise (IHI 0069H,
  * GITS_TYPER.PTA): both are kept in RDbase form, bits [51:16], sorted so
@@ -1231,8 +1213,8 @@ static void its_init_targets(void)
 		its_targets_pa[i] = its_rdists[i].phys >> 16;
 		its_targets_cpu[i] = GICR_TYPER_CPU_NUMBER(its_rdists[i].typer);
 	}
-	its_sort_targets(its_targets_pa, its_nr_rdists);
-	its_sort_targets(its_targets_cpu, its_nr_rdists);
+	its_cmd_sort_targets(its_targets_pa, its_nr_rdists);
+	its_cmd_sort_targets(its_targets_cpu, its_nr_rdists);
 }
 
 static int __its_find_rdists(const struct kvm_hyp_its_desc *desc,

@@ -108,6 +108,7 @@ enum its_cmd_reason its_cmd_check(struct its_cmd_state *st, const u64 *in, u64 *
 u32 its_cmd_error(u8 opcode, enum its_cmd_reason why);
 enum its_cmd_reason its_cmd_map_dev(struct its_cmd_state *st, u32 devid, u8 size, u64 itt);
 void its_cmd_encode_sync(const struct its_cmd_state *st, u64 *out);
+void its_cmd_sort_targets(u64 *targets, u32 nr);
 void its_cmd_retire(struct its_cmd_state *st, u64 done_seq);
 bool its_cmd_move_devs(struct its_cmd_state *st, struct its_dev_rec *dev, u32 nr_slots);
 

@@ -50,7 +50,7 @@
 #endif
 
 /*
- * The oracle walks (512 claim slots, 256 records, every DTE) run after most
+ * The oracle walks (every page, the records, every DTE) run after most
  * operations: comparison tracing there would cost more than the code under
  * test and tell libFuzzer nothing about it. Coverage of the oracle code
  * itself is no useful signal either.
@@ -72,7 +72,8 @@ static const char *const owner_name[] = { "HOST", "HYP", "PVM" };
 
 struct mpage {
 	u8	owner;
-	u16	ref;		/* hyp_page refcount: pins of a SHARED_OWNED host page */
+	u16	ref;		/* hyp_page refcount: pins of a DEVICE_PINNED host page */
+	u16	claims;		/* hyp_page host_device_claims: the pins claims hold */
 };
 
 struct hw_dte {
@@ -369,7 +370,7 @@ static u64 gen_nr_pages(void)
 	case 0: case 1:
 		return 1 + (k & 3);
 	case 2:
-		return k & 1 ? PKVM_MAX_ITT_CLAIM_PAGES + (k >> 1 & 1) : 0;
+		return k & 1 ? MODEL_NR_PAGES + (k >> 1 & 1) : 0;
 	default:
 		return get32();
 	}
@@ -894,14 +895,14 @@ static bool range_in_model(u64 pfn, u64 nr)
 	       nr <= MODEL_PFN_BASE + MODEL_NR_PAGES - pfn;
 }
 
-/* A host page pinned for a device: SHARED_OWNED, no borrower, refcount > 0. */
+/* A host page pinned for a device: DEVICE_PINNED, refcount > 0. */
 static bool page_pinned(const struct mpage *p)
 {
 	return p->owner == OWN_HOST && p->ref;
 }
 
-/* mem_protect.c: __pkvm_host_pin_device_pages() */
-int __pkvm_host_pin_device_pages(u64 pfn, u64 nr_pages)
+/* mem_protect.c: host_pin_device_pages(), for a claim or for a device's own pin */
+static int host_pin_device_pages(u64 pfn, u64 nr_pages, bool claim)
 {
 	u64 i;
 
@@ -910,33 +911,47 @@ int __pkvm_host_pin_device_pages(u64 pfn, u64 nr_pages)
 	for (i = 0; i < nr_pages; i++) {
 		struct mpage *p = page_of(pfn + i);
 
-		if (p->owner != OWN_HOST)
+		if (claim ? p->owner != OWN_HOST : !page_pinned(p) || !p->claims)
 			return -1;
 		if (p->ref == 0xffff)
 			return -16;
 	}
-	for (i = 0; i < nr_pages; i++)
+	for (i = 0; i < nr_pages; i++) {
 		page_of(pfn + i)->ref++;
+		page_of(pfn + i)->claims += claim;
+	}
 	dirty = true;
 
 	return 0;
 }
 
+/* mem_protect.c: __pkvm_host_claim_device_pages() */
+int __pkvm_host_claim_device_pages(u64 pfn, u64 nr_pages)
+{
+	return host_pin_device_pages(pfn, nr_pages, true);
+}
+
 /* mem_protect.c: __pkvm_host_ref_device_pages() */
 int __pkvm_host_ref_device_pages(u64 pfn, u64 nr_pages)
+{
+	return host_pin_device_pages(pfn, nr_pages, false);
+}
+
+/* mem_protect.c: __pkvm_host_release_device_pages() */
+int __pkvm_host_release_device_pages(u64 pfn, u64 nr_pages)
 {
 	u64 i;
 
 	if (!range_in_model(pfn, nr_pages))
 		return -22;
 	for (i = 0; i < nr_pages; i++) {
-		struct mpage *p = page_of(pfn + i);
-
-		if (!page_pinned(p) || p->ref == 0xffff)
+		if (!page_pinned(page_of(pfn + i)) || !page_of(pfn + i)->claims)
 			return -1;
 	}
-	for (i = 0; i < nr_pages; i++)
-		page_of(pfn + i)->ref++;
+	for (i = 0; i < nr_pages; i++) {
+		page_of(pfn + i)->claims--;
+		page_of(pfn + i)->ref--;
+	}
 	dirty = true;
 
 	return 0;
@@ -952,6 +967,9 @@ void __pkvm_host_unpin_device_pages(u64 pfn, u64 nr_pages)
 
 		if (!p || !page_pinned(p))
 			oracle_fail("unpin of pfn %#llx, which is not pinned",
+				    (unsigned long long)(pfn + i));
+		if (p->ref == p->claims)
+			oracle_fail("unpin of pfn %#llx drops a pin its claims hold",
 				    (unsigned long long)(pfn + i));
 		p->ref--;
 	}
@@ -1036,12 +1054,11 @@ static int host_release(u64 pfn, u64 nr)
 static struct vc_rec recs[MODEL_DEV_SLOTS_MAX];
 
 /*
- * @full: also compare the claim table with the model's own claim count and
- * look for duplicate records, which no pin count shows.
+ * @full: also compare the claims each page counts with the model's own
+ * count, and look for duplicate records, which no pin count shows.
  */
 static ORACLE_NOCOV void check_invariants(bool full)
 {
-	const struct its_itt_claim *cl = its_claims_table();
 	unsigned int expect[MODEL_NR_PAGES];
 	unsigned int nr, i, j;
 	u64 p;
@@ -1050,20 +1067,12 @@ static ORACLE_NOCOV void check_invariants(bool full)
 	nr = vc_records(&emu.cmds, recs, MODEL_DEV_SLOTS_MAX);
 
 	if (full) {
-		unsigned int from_table[MODEL_NR_PAGES] = { 0 };
-
-		for (i = 0; i < PKVM_MAX_ITT_CLAIMS; i++) {
-			if (!cl[i].nr_pages)
-				continue;
-			if (!range_in_model(cl[i].pfn, cl[i].nr_pages))
-				oracle_fail("claim of pfn %#llx+%llu outside pinnable pages",
-					    (unsigned long long)cl[i].pfn,
-					    (unsigned long long)cl[i].nr_pages);
-			for (p = 0; p < cl[i].nr_pages; p++)
-				from_table[cl[i].pfn + p - MODEL_PFN_BASE]++;
+		for (i = 0; i < MODEL_NR_PAGES; i++) {
+			if (pg[i].claims != claim_pins[i])
+				oracle_fail("pfn %#llx counts %u claims, %u were granted",
+					    (unsigned long long)(MODEL_PFN_BASE + i), pg[i].claims,
+					    claim_pins[i]);
 		}
-		if (memcmp(from_table, claim_pins, sizeof(from_table)))
-			oracle_fail("the claim table does not match the claims granted");
 		for (i = 0; i < nr; i++) {
 			for (j = 0; j < i; j++) {
 				if (recs[j].devid == recs[i].devid)
@@ -1192,7 +1201,6 @@ static ORACLE_NOCOV void teardown(void)
 	unsigned int nr, i;
 	u32 devs[MODEL_DEV_SLOTS_MAX + HW_MAX_DTE];
 	unsigned int nd = 0;
-	const struct its_itt_claim *cl = its_claims_table();
 
 	op_cur = "teardown";
 	/*
@@ -1245,9 +1253,11 @@ static ORACLE_NOCOV void teardown(void)
 		oracle_fail("end of input: %u DTEs left valid", hw.nr_dte);
 	check_invariants(true);
 
-	for (i = 0; i < PKVM_MAX_ITT_CLAIMS; i++) {
-		if (cl[i].nr_pages && host_release(cl[i].pfn, cl[i].nr_pages))
-			oracle_fail("end of input: release of a live claim failed");
+	for (i = 0; i < MODEL_NR_PAGES; i++) {
+		while (claim_pins[i]) {
+			if (host_release(MODEL_PFN_BASE + i, 1))
+				oracle_fail("end of input: release of a live claim failed");
+		}
 	}
 	for (i = 0; i < MODEL_NR_PAGES; i++) {
 		if (pg[i].ref)
@@ -1381,12 +1391,12 @@ static void do_op(void)
 	case OP_RELEASE:
 		s = get8();
 		if (s & 1) {
-			const struct its_itt_claim *cl = its_claims_table();
-			unsigned int i, k = s >> 1;
+			/* From the k-th claimed page, as many as the input says. */
+			unsigned int i, k = s >> 3;
 
-			for (i = 0; i < PKVM_MAX_ITT_CLAIMS; i++) {
-				if (cl[i].nr_pages && !k--) {
-					host_release(cl[i].pfn, cl[i].nr_pages);
+			for (i = 0; i < MODEL_NR_PAGES; i++) {
+				if (claim_pins[i] && !k--) {
+					host_release(MODEL_PFN_BASE + i, 1 + (s >> 1 & 3));
 					break;
 				}
 			}
@@ -1534,7 +1544,6 @@ static void machine_init(void)
 	memset(cmdq, 0, sizeof(cmdq));
 	memset(shadow, 0, sizeof(shadow));
 	hp = 0;
-	its_claims_reset();
 	if (its_emu_setup_model(&emu, &hwid, cmdq, shadow, qsize, hw.cbaser))
 		oracle_fail("setup of the model ITS failed");
 }

@@ -2,7 +2,7 @@
 /*
  * Userspace mirror of what arch/arm64/kvm/hyp/nvhe/its_emulate.c adds
  * around the validator and the queue of its_cmd.c: the limits and targets
- * it reads from the hardware at handover, and the ITT claim table. Every
+ * it reads from the hardware at handover, and the ITT claims. Every
  * function names the one it mirrors and keeps its logic line for line;
  * only locking and the register accessors differ (they reach the model
  * machine of fuzz.c).
@@ -13,8 +13,6 @@
 #include "harness.h"
 
 #define ITS_CMDQ_MAX_SIZE	(64 * 1024ULL)
-
-static struct its_itt_claim its_claims[PKVM_MAX_ITT_CLAIMS];
 
 /* its_emulate.c: its_pin() */
 static int its_pin(u64 pfn, u64 nr_pages)
@@ -171,56 +169,14 @@ int its_emu_grow_model(struct its_queue *q)
 	return 0;
 }
 
-/* its_emulate.c: pkvm_its_claim_itt() */
+/* its_emulate.c: pkvm_its_claim_itt(), without the counts it traces */
 int pkvm_its_claim_itt(u64 pfn, u64 nr_pages)
 {
-	struct its_itt_claim *c = NULL;
-	unsigned int i;
-	int ret;
-
-	if (!nr_pages || nr_pages > PKVM_MAX_ITT_CLAIM_PAGES)
-		return -22;
-
-	for (i = 0; i < PKVM_MAX_ITT_CLAIMS && !c; i++) {
-		if (!its_claims[i].nr_pages)
-			c = &its_claims[i];
-	}
-	ret = c ? __pkvm_host_pin_device_pages(pfn, nr_pages) : -28;
-	if (!ret) {
-		c->pfn = pfn;
-		c->nr_pages = nr_pages;
-	}
-
-	return ret;
+	return __pkvm_host_claim_device_pages(pfn, nr_pages);
 }
 
-/* its_emulate.c: pkvm_its_release_itt() */
+/* its_emulate.c: pkvm_its_release_itt(), without the counts it traces */
 int pkvm_its_release_itt(u64 pfn, u64 nr_pages)
 {
-	unsigned int i;
-	int ret = -2;
-
-	for (i = 0; i < PKVM_MAX_ITT_CLAIMS; i++) {
-		struct its_itt_claim *c = &its_claims[i];
-
-		if (c->nr_pages && c->pfn == pfn && c->nr_pages == nr_pages) {
-			__pkvm_host_unpin_device_pages(pfn, nr_pages);
-			c->nr_pages = 0;
-			ret = 0;
-			break;
-		}
-	}
-
-	return ret;
-}
-
-/* The claim table is a hypervisor global: reset it between fuzz inputs. */
-void its_claims_reset(void)
-{
-	memset(its_claims, 0, sizeof(its_claims));
-}
-
-const struct its_itt_claim *its_claims_table(void)
-{
-	return its_claims;
+	return __pkvm_host_release_device_pages(pfn, nr_pages);
 }

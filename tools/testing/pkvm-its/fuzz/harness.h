@@ -5,7 +5,7 @@
  *    the input decoder and the oracles; it drives the real validator and
  *    queue of its_cmd.c;
  *  - glue.c: what its_emulate.c adds around them at handover (limits and
- *    targets read from the hardware) and the ITT claim table, mirrored;
+ *    targets read from the hardware) and the ITT claims, mirrored;
  *  - wrap.c: the only place that knows the layout of struct its_cmd_state,
  *    so that changes of its_cmd.h stay a few lines away.
  */
@@ -36,25 +36,19 @@ u64 hw_mmio_read(u64 offset);
 void hw_mmio_write(u64 offset, u64 val);
 
 /* mem_protect.c, modelled on the page array of fuzz.c. */
-int __pkvm_host_pin_device_pages(u64 pfn, u64 nr_pages);
+int __pkvm_host_claim_device_pages(u64 pfn, u64 nr_pages);
 int __pkvm_host_ref_device_pages(u64 pfn, u64 nr_pages);
 void __pkvm_host_unpin_device_pages(u64 pfn, u64 nr_pages);
+int __pkvm_host_release_device_pages(u64 pfn, u64 nr_pages);
 
 /* --- glue.c: mirror of its_emulate.c ------------------------------------- */
 
-#define PKVM_MAX_ITT_CLAIMS		512
-#define PKVM_MAX_ITT_CLAIM_PAGES	1024
 /*
  * Device record slots: the hypervisor's smallest table, which the host
  * may replace with larger ones (its_emu_grow_model()), up to a bound.
  */
 #define MODEL_DEV_SLOTS			128
 #define MODEL_DEV_SLOTS_MAX		2048
-
-struct its_itt_claim {
-	u64	pfn;
-	u64	nr_pages;
-};
 
 /* How many redistributors the model has: the targets commands may name. */
 #define MODEL_MAX_RDISTS	4
@@ -81,9 +75,7 @@ int its_emu_setup_model(struct its_queue *q, const struct its_emu_hw_id *id, u64
 			const u64 *shadow, u64 qsize, u64 cbaser);
 int pkvm_its_claim_itt(u64 pfn, u64 nr_pages);
 int pkvm_its_release_itt(u64 pfn, u64 nr_pages);
-void its_claims_reset(void);
 int its_emu_grow_model(struct its_queue *q);
-const struct its_itt_claim *its_claims_table(void);
 
 /* --- wrap.c: the validator's state, seen from the oracles ---------------- */
 

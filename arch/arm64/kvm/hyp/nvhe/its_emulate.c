@@ -88,25 +88,13 @@ struct its_emu {
 	struct host_mmio_region	sgir_mmio;	/* GITS_SGIR, with GICv4.1 */
 };
 
-/* Host pages the ITS driver set aside for ITTs, pinned while claimed. */
-#define PKVM_MAX_ITT_CLAIMS	512
-#define PKVM_MAX_ITT_CLAIM_PAGES	1024
-
-struct its_itt_claim {
-	u64	pfn;
-	u64	nr_pages;
-};
-
-static struct its_itt_claim its_claims[PKVM_MAX_ITT_CLAIMS];
+/*
+ * What the host's ITT claims hold, for the pkvm_its_held trace event: the
+ * claims it made and did not release, and the pages they pin.
+ */
 static DEFINE_HYP_SPINLOCK(its_claim_lock);
-/* What its_claims[] holds, for the pkvm_its_held trace event. */
 static u32 its_nr_claims;
 static u64 its_nr_claim_pages;
-/*
- * The ITTs its_claims[] can hold: see kvm_hyp_its_claim_itts(). A host
- * that packs more into its claims only gets its own MAPDs refused.
- */
-static u64 its_nr_claim_itts;
 
 /* Every ITS handed over, latest first; never removed. */
 static struct its_emu *its_emus;
@@ -1459,15 +1447,16 @@ fence:
 /*
  * The host sizes the device records (see pkvm_its_grow_devs()): a whole
  * number of pages, holding a power of 2 of them, and no more than twice
- * the ITTs claimed, counting a claim about to be made, call for: what a
- * move or a clear of the table costs at EL2 is bounded by what the host
- * pinned, not by what it chose to donate.
+ * the ITTs the pages claimed can hold (kvm_hyp_its_claim_itts(1) a page),
+ * counting one more page about to be claimed, call for: what a move or a
+ * clear of the table costs at EL2 is bounded by what the host pinned, not
+ * by what it chose to donate.
  */
 static_assert(sizeof(struct its_dev_rec) == KVM_HYP_ITS_DEV_REC_SIZE);
 
 static u64 its_dev_table_max_slots(void)
 {
-	u64 itts = READ_ONCE(its_nr_claim_itts) + kvm_hyp_its_claim_itts(1);
+	u64 itts = (READ_ONCE(its_nr_claim_pages) + 1) * kvm_hyp_its_claim_itts(1);
 
 	return max(PAGE_SIZE / sizeof(struct its_dev_rec), roundup_pow_of_two(2 * itts));
 }
@@ -1596,60 +1585,43 @@ int pkvm_its_init(u64 pfn, u64 desc_pages, u64 nr_pages)
 	return ret;
 }
 
+static void its_count_claim(u64 nr_pages, bool claimed)
+{
+	hyp_spin_lock(&its_claim_lock);
+	if (claimed) {
+		WRITE_ONCE(its_nr_claims, its_nr_claims + 1);
+		WRITE_ONCE(its_nr_claim_pages, its_nr_claim_pages + nr_pages);
+	} else {
+		WRITE_ONCE(its_nr_claims, its_nr_claims - 1);
+		WRITE_ONCE(its_nr_claim_pages, its_nr_claim_pages - nr_pages);
+	}
+	hyp_spin_unlock(&its_claim_lock);
+}
+
 /*
  * __pkvm_its_claim_itt: the driver sets @nr_pages of its own aside for
  * ITTs. They stay pinned, and usable by MAPD, until released; a page
- * still named by a mapped device stays pinned after its release.
+ * still named by a mapped device stays pinned after its release. The
+ * claims are counted in each page (see __pkvm_host_claim_device_pages()),
+ * so there is no table of them here to fill up.
  */
 int pkvm_its_claim_itt(u64 pfn, u64 nr_pages)
 {
-	struct its_itt_claim *c = NULL;
-	unsigned int i;
-	int ret;
+	int ret = __pkvm_host_claim_device_pages(pfn, nr_pages);
 
-	if (!nr_pages || nr_pages > PKVM_MAX_ITT_CLAIM_PAGES)
-		return -EINVAL;
-
-	hyp_spin_lock(&its_claim_lock);
-	for (i = 0; i < PKVM_MAX_ITT_CLAIMS && !c; i++) {
-		if (!its_claims[i].nr_pages)
-			c = &its_claims[i];
-	}
-	ret = c ? __pkvm_host_pin_device_pages(pfn, nr_pages) : -ENOSPC;
-	if (!ret) {
-		c->pfn = pfn;
-		c->nr_pages = nr_pages;
-		WRITE_ONCE(its_nr_claims, its_nr_claims + 1);
-		WRITE_ONCE(its_nr_claim_pages, its_nr_claim_pages + nr_pages);
-		WRITE_ONCE(its_nr_claim_itts, its_nr_claim_itts + kvm_hyp_its_claim_itts(nr_pages));
-	}
-	hyp_spin_unlock(&its_claim_lock);
+	if (!ret)
+		its_count_claim(nr_pages, true);
 
 	return ret;
 }
 
-/* __pkvm_its_release_itt: only ever undoes one matching claim. */
+/* __pkvm_its_release_itt: only ever drops claims the host made. */
 int pkvm_its_release_itt(u64 pfn, u64 nr_pages)
 {
-	unsigned int i;
-	int ret = -ENOENT;
+	int ret = __pkvm_host_release_device_pages(pfn, nr_pages);
 
-	hyp_spin_lock(&its_claim_lock);
-	for (i = 0; i < PKVM_MAX_ITT_CLAIMS; i++) {
-		struct its_itt_claim *c = &its_claims[i];
-
-		if (c->nr_pages && c->pfn == pfn && c->nr_pages == nr_pages) {
-			__pkvm_host_unpin_device_pages(pfn, nr_pages);
-			c->nr_pages = 0;
-			WRITE_ONCE(its_nr_claims, its_nr_claims - 1);
-			WRITE_ONCE(its_nr_claim_pages, its_nr_claim_pages - nr_pages);
-			WRITE_ONCE(its_nr_claim_itts,
-				   its_nr_claim_itts - kvm_hyp_its_claim_itts(nr_pages));
-			ret = 0;
-			break;
-		}
-	}
-	hyp_spin_unlock(&its_claim_lock);
+	if (!ret)
+		its_count_claim(nr_pages, false);
 
 	return ret;
 }

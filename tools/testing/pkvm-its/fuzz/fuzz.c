@@ -911,7 +911,8 @@ static int host_pin_device_pages(u64 pfn, u64 nr_pages, bool claim)
 	for (i = 0; i < nr_pages; i++) {
 		struct mpage *p = page_of(pfn + i);
 
-		if (claim ? p->owner != OWN_HOST : !page_pinned(p) || !p->claims)
+		/* A page is claimed once at most, and a device only named claimed ones. */
+		if (claim ? p->owner != OWN_HOST || p->claims : !page_pinned(p) || !p->claims)
 			return -1;
 		if (p->ref == 0xffff)
 			return -16;
@@ -1026,8 +1027,11 @@ static int host_claim(u64 pfn, u64 nr)
 		if (!range_in_model(pfn, nr))
 			oracle_fail("claim of pfn %#llx+%llu outside pinnable pages accepted",
 				    (unsigned long long)pfn, (unsigned long long)nr);
-		for (i = 0; i < nr; i++)
-			claim_pins[pfn + i - MODEL_PFN_BASE]++;
+		for (i = 0; i < nr; i++) {
+			if (claim_pins[pfn + i - MODEL_PFN_BASE]++)
+				oracle_fail("pfn %#llx claimed twice",
+					    (unsigned long long)(pfn + i));
+		}
 	}
 
 	return ret;

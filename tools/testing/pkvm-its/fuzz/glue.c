@@ -172,6 +172,9 @@ int its_emu_grow_model(struct its_queue *q)
 /* its_emulate.c: pkvm_its_claim_itt(), without the counts it traces */
 int pkvm_its_claim_itt(u64 pfn, u64 nr_pages)
 {
+	if (nr_pages > ITS_CMD_MAX_ITT_PAGES)
+		return -7;
+
 	return __pkvm_host_claim_device_pages(pfn, nr_pages);
 }
 

@@ -90,7 +90,9 @@ struct its_emu {
 
 /*
  * What the host's ITT claims hold, for the pkvm_its_held trace event: the
- * claims it made and did not release, and the pages they pin.
+ * claims it made and did not release, and the pages they pin. Held across
+ * a claim or a release, so that the counts never lag behind the pages;
+ * nests outside the host's page-state lock.
  */
 static DEFINE_HYP_SPINLOCK(its_claim_lock);
 static u32 its_nr_claims;
@@ -149,7 +151,6 @@ static unsigned int its_nr_rdists;
 static unsigned int its_max_rdists;
 static struct its_rdist_region *its_rdist_regions;
 static unsigned int its_nr_rdist_regions;
-static unsigned int its_max_rdist_regions;
 /*
  * The RDbase fields that name the redistributors in a command, by physical
  * address and by processor number, in ascending order (see
@@ -1091,9 +1092,7 @@ static int its_walk_rdist_region(const struct kvm_hyp_its_desc *desc,
 	u64 stride;
 	int ret;
 
-	if (its_nr_rdist_regions == its_max_rdist_regions)
-		return -E2BIG;
-
+	/* One per region listed at most: see its_rdists_alloc(). */
 	reg = &its_rdist_regions[its_nr_rdist_regions++];
 	reg->phys = phys;
 	reg->first = its_nr_rdists;
@@ -1166,15 +1165,15 @@ static int its_init_lpi_bits(void)
 }
 
 /*
- * Lay out what the hypervisor keeps of the redistributors in the @nr_pages
- * at @mem the host donated for them: see kvm_hyp_its_rdist_pages().
+ * Lay out what the hypervisor keeps of the redistributors at @mem, the
+ * pages the host donated for them, as many as kvm_hyp_its_rdist_pages()
+ * counts for the descriptor (see its_emu_layout()).
  */
-static int its_rdists_alloc(const struct kvm_hyp_its_desc *desc, void *mem, u64 nr_pages)
+static int its_rdists_alloc(const struct kvm_hyp_its_desc *desc, void *mem)
 {
 	u64 nr = desc->nr_rdists, nr_regions = desc->nr_rdist_regions;
 
-	if (!nr || !nr_regions || nr > U32_MAX || nr_regions > nr ||
-	    kvm_hyp_its_rdist_pages(nr, nr_regions) != nr_pages)
+	if (!nr || !nr_regions || nr > U32_MAX || nr_regions > nr)
 		return -EINVAL;
 
 	its_rdists = mem;
@@ -1182,7 +1181,6 @@ static int its_rdists_alloc(const struct kvm_hyp_its_desc *desc, void *mem, u64 
 	its_targets_cpu = its_targets_pa + nr;
 	its_rdist_regions = (struct its_rdist_region *)(its_targets_cpu + nr);
 	its_max_rdists = nr;
-	its_max_rdist_regions = nr_regions;
 
 	return 0;
 }
@@ -1206,13 +1204,12 @@ static void its_init_targets(void)
 }
 
 static int __its_find_rdists(const struct kvm_hyp_its_desc *desc,
-			     const struct kvm_hyp_its_rdist_region *regions, void *mem,
-			     u64 nr_pages)
+			     const struct kvm_hyp_its_rdist_region *regions, void *mem)
 {
 	unsigned int r;
 	int ret;
 
-	ret = its_rdists_alloc(desc, mem, nr_pages);
+	ret = its_rdists_alloc(desc, mem);
 	if (ret)
 		return ret;
 
@@ -1229,17 +1226,16 @@ static int __its_find_rdists(const struct kvm_hyp_its_desc *desc,
 
 /*
  * The redistributors are shared by all ITSs: the first handover finds them,
- * in the regions the host lists, and keeps them in the @nr_pages at @mem
- * that came with it. Whatever that finds is final.
+ * in the regions the host lists, and keeps them at @mem, in the pages that
+ * came with it. Whatever that finds is final.
  */
 static int its_find_rdists(const struct kvm_hyp_its_desc *desc,
-			   const struct kvm_hyp_its_rdist_region *regions, void *mem,
-			   u64 nr_pages)
+			   const struct kvm_hyp_its_rdist_region *regions, void *mem)
 {
 	static int err = -ENODEV;
 
 	if (!its_rdists)
-		err = __its_find_rdists(desc, regions, mem, nr_pages);
+		err = __its_find_rdists(desc, regions, mem);
 
 	return err;
 }
@@ -1369,7 +1365,7 @@ static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *des
 	 * drives the ITS itself: past the limits on redistributors, the host
 	 * keeps a working ITS, and protected VMs are refused.
 	 */
-	ret = its_find_rdists(desc, pg->regions, pg->rdists, pg->rdist_pages);
+	ret = its_find_rdists(desc, pg->regions, pg->rdists);
 	if (ret)
 		return ret;
 
@@ -1587,7 +1583,7 @@ int pkvm_its_init(u64 pfn, u64 desc_pages, u64 nr_pages)
 
 static void its_count_claim(u64 nr_pages, bool claimed)
 {
-	hyp_spin_lock(&its_claim_lock);
+	hyp_assert_lock_held(&its_claim_lock);
 	if (claimed) {
 		WRITE_ONCE(its_nr_claims, its_nr_claims + 1);
 		WRITE_ONCE(its_nr_claim_pages, its_nr_claim_pages + nr_pages);
@@ -1595,7 +1591,6 @@ static void its_count_claim(u64 nr_pages, bool claimed)
 		WRITE_ONCE(its_nr_claims, its_nr_claims - 1);
 		WRITE_ONCE(its_nr_claim_pages, its_nr_claim_pages - nr_pages);
 	}
-	hyp_spin_unlock(&its_claim_lock);
 }
 
 /*
@@ -1607,10 +1602,17 @@ static void its_count_claim(u64 nr_pages, bool claimed)
  */
 int pkvm_its_claim_itt(u64 pfn, u64 nr_pages)
 {
-	int ret = __pkvm_host_claim_device_pages(pfn, nr_pages);
+	int ret;
 
+	/* No ITT may be larger (see its_cmd_map_dev()): nor may a claim. */
+	if (nr_pages > ITS_CMD_MAX_ITT_PAGES)
+		return -E2BIG;
+
+	hyp_spin_lock(&its_claim_lock);
+	ret = __pkvm_host_claim_device_pages(pfn, nr_pages);
 	if (!ret)
 		its_count_claim(nr_pages, true);
+	hyp_spin_unlock(&its_claim_lock);
 
 	return ret;
 }
@@ -1618,10 +1620,13 @@ int pkvm_its_claim_itt(u64 pfn, u64 nr_pages)
 /* __pkvm_its_release_itt: only ever drops claims the host made. */
 int pkvm_its_release_itt(u64 pfn, u64 nr_pages)
 {
-	int ret = __pkvm_host_release_device_pages(pfn, nr_pages);
+	int ret;
 
+	hyp_spin_lock(&its_claim_lock);
+	ret = __pkvm_host_release_device_pages(pfn, nr_pages);
 	if (!ret)
 		its_count_claim(nr_pages, false);
+	hyp_spin_unlock(&its_claim_lock);
 
 	return ret;
 }

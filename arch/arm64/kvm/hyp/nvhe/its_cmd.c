@@ -212,26 +212,32 @@ void its_cmd_sort_targets(u64 *targets, u32 nr)
 	}
 }
 
+/* The first of @nr sorted @targets that is not below @rdbase, or @nr. */
+u32 its_cmd_target_index(const u64 *targets, u32 nr, u64 rdbase)
+{
+	u32 lo = 0, hi = nr;
+
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (targets[mid] < rdbase)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+
+	return lo;
+}
+
 /*
  * RDbase must name one of the redistributors the driver handed over: a
  * binary search, as lim.targets is sorted, for machines with thousands.
  */
 static bool check_rdbase(const struct its_cmd_state *st, u64 rdbase)
 {
-	u32 lo = 0, hi = st->lim.nr_targets;
+	u32 i = its_cmd_target_index(st->lim.targets, st->lim.nr_targets, rdbase);
 
-	while (lo < hi) {
-		u32 mid = lo + (hi - lo) / 2;
-
-		if (st->lim.targets[mid] == rdbase)
-			return true;
-		if (st->lim.targets[mid] < rdbase)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-
-	return false;
+	return i < st->lim.nr_targets && st->lim.targets[i] == rdbase;
 }
 
 /* An ITT of 2^(Size + 1) entries, as MAPD defines it (IHI 0069H, MAPD). */

@@ -370,21 +370,12 @@ static const struct its_rdist *its_this_cpu_rdist(void)
 	return &its_rdists[0];
 }
 
-/* Where @rdbase is in @targets, sorted: see check_rdbase() in its_cmd.c. */
+/* Where @rdbase is in @targets, sorted by its_init_targets(). */
 static u32 its_target_index(const u64 *targets, u64 rdbase)
 {
-	u32 lo = 0, hi = its_nr_rdists;
+	u32 i = its_cmd_target_index(targets, its_nr_rdists, rdbase);
 
-	while (lo < hi) {
-		u32 mid = lo + (hi - lo) / 2;
-
-		if (targets[mid] < rdbase)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-
-	return lo < its_nr_rdists ? lo : 0;
+	return i < its_nr_rdists ? i : 0;
 }
 
 /*
@@ -1343,9 +1334,9 @@ struct its_emu_pages {
 	u64				dev_slots;
 };
 
-static int its_emu_setup(struct its_emu *its, const struct kvm_hyp_its_desc *desc,
-			 const struct its_emu_pages *pg)
+static int its_emu_setup(const struct kvm_hyp_its_desc *desc, const struct its_emu_pages *pg)
 {
+	struct its_emu *its = pg->its;
 	unsigned long base;
 	unsigned int i;
 	u64 typer;
@@ -1551,7 +1542,7 @@ static int __pkvm_its_init(u64 pfn, u64 desc_pages, u64 nr_pages)
 	if (its_emu_layout(&pg, pfn, desc_pages, nr_pages) &&
 	    its_cmd_move_devs(&pg.its->q.cmds, pg.devs, pg.dev_slots)) {
 		pg.its->id = its_nr;
-		ret = its_emu_setup(pg.its, &its_desc, &pg);
+		ret = its_emu_setup(&its_desc, &pg);
 		if (!ret) {
 			pg.its->next = its_emus;
 			/* Set up before it is seen, see its_emus_first(). */

@@ -109,6 +109,7 @@ u32 its_cmd_error(u8 opcode, enum its_cmd_reason why);
 enum its_cmd_reason its_cmd_map_dev(struct its_cmd_state *st, u32 devid, u8 size, u64 itt);
 void its_cmd_encode_sync(const struct its_cmd_state *st, u64 *out);
 void its_cmd_sort_targets(u64 *targets, u32 nr);
+u32 its_cmd_target_index(const u64 *targets, u32 nr, u64 rdbase);
 void its_cmd_retire(struct its_cmd_state *st, u64 done_seq);
 bool its_cmd_move_devs(struct its_cmd_state *st, struct its_dev_rec *dev, u32 nr_slots);
 

@@ -246,7 +246,7 @@ if [ -f "$INITRAMFS" ]; then
 	# marked dma-noncoherent, so that the driver and the hypervisor clean
 	# what the ITS reads. One cell per GIC version and hypervisor mode.
 	stage matrix-noncoherent "$S/run-matrix.sh" --name series --suite pvm,noncoherent \
-		--tag noncoherent --its-noncoherent --hotplug-ports 4 --cells "gic3-hvhe gic4-nvhe" \
+		--tag noncoherent --its-noncoherent --hotplug-ports 8 --cells "gic3-hvhe gic4-nvhe" \
 		--require "$SERIES_LINE" "$OUT/arch/arm64/boot/Image" "$INITRAMFS"
 	# Hundreds of PCI functions with MSIs, each with a DeviceID of its
 	# own: more devices than the hypervisor once had records for.

@@ -183,10 +183,12 @@ static bool check_icid(const struct its_cmd_state *st, u32 icid)
 }
 
 /*
- * An LPI the redistributors can hold: 8192 <= INTID < 2^lpi_bits, where
- * lpi_bits comes from the redistributors' GICR_PROPBASER.IDbits. Beyond
- * it, a redistributor would look past the end of its property table and
- * set bits past the end of its pending table.
+ * An LPI the redistributors' tables cover: 8192 <= INTID < 2^lpi_bits,
+ * where lpi_bits comes from their GICR_PROPBASER.IDbits. What a
+ * redistributor does with an INTID beyond its tables is the
+ * implementation's business, so no command may name one. (An ITE that the
+ * host writes into its own ITT memory still can: see "Not covered" in
+ * Documentation/virt/kvm/arm/pkvm.rst.)
  */
 static bool check_lpi(const struct its_cmd_state *st, u64 intid)
 {

@@ -1657,7 +1657,12 @@ int pkvm_its_grow_devs(u64 id, u64 pfn, u64 nr_pages)
 	int ret;
 
 	its = its_emu_find(id);
-	if (!its || !slots)
+	/*
+	 * Only a larger table is taken, as below, but checked here too, before
+	 * the donation and the clearing: a host offering the same table again
+	 * and again costs EL2 nothing.
+	 */
+	if (!its || slots <= READ_ONCE(its->q.cmds.nr_slots))
 		return -EINVAL;
 
 	ret = __pkvm_host_donate_hyp(pfn, nr_pages);

@@ -19,14 +19,20 @@ and IMAGE with kvm-arm.mode=nvhe. Each boot runs
 tests/host/its-affinity-bench.sh (50,000 MSI affinity changes; each makes
 the driver queue ITS commands) and tests/host/msi-rate-bench.sh (MSIs per
 second from a virtio-rng device: the MSI path, GITS_TRANSLATER, which the
-protection does not trap). Prints the median changes per second of
+protection does not trap) and tests/host/trap-cost-bench.sh (a GITS_TYPER
+read in a loop: straight to the ITS on the base, one entry into EL2 and
+back with the series; a null system call timed alongside). Prints the
+median changes per second of
 the three, the ratios series/base (what the protection itself costs),
 series/nvhe and base/nvhe (what pKVM alone costs), then every round of
 each, the median MSI rates of the base and the series in protected
 mode and their ratio, and what the protection cost in the last protected round,
 from a short traced run (the hypervisor's pkvm_its_batch trace events):
 hypervisor traps and ITS commands per GITS_CWRITER write, refused
-commands, and the memory held for the ITS (bytes, from the kernel log). Under QEMU TCG the same kernel varies by
+commands, and the memory held for the ITS (bytes, from the kernel log).
+Then the floor: what one entry into EL2 costs (series read minus base
+read, medians), and the series/base ratio that one entry per affinity
+change allows at the base's median rate, whatever the hypervisor does. Under QEMU TCG the same kernel varies by
 about 15% from run to run: compare medians, not single runs.
 EOT
 }
@@ -68,6 +74,8 @@ for cell in $cells; do
 	gic=${gic#gic}
 	: >"$logs/$cell.base" ; : >"$logs/$cell.prot" ; : >"$logs/$cell.nvhe"
 	: >"$logs/$cell.base-msi" ; : >"$logs/$cell.prot-msi"
+	: >"$logs/$cell.base-trap" ; : >"$logs/$cell.prot-trap"
+	: >"$logs/$cell.base-sys" ; : >"$logs/$cell.prot-sys"
 	for r in $(seq 1 "$rounds"); do
 		for m in base "$mode" host-nvhe; do
 			img=$image bm=$m
@@ -82,15 +90,21 @@ for cell in $cells; do
 			v=$(sed -n 's/.*BENCH affinity_changes_per_s=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
 			[ -n "$v" ] || msg "no result in $log"
 			i=$(sed -n 's/.*BENCH msi_per_s=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+			tr=$(sed -n 's/.*BENCH trap_cost: its_read_ns=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+			sc=$(sed -n 's/.*BENCH trap_cost: .*syscall_ns=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
 			case $m in
 			base)
 				echo "${v:-}" >>"$logs/$cell.base"
 				echo "${i:-}" >>"$logs/$cell.base-msi"
+				echo "${tr:-}" >>"$logs/$cell.base-trap"
+				echo "${sc:-}" >>"$logs/$cell.base-sys"
 				;;
 			host-nvhe) echo "${v:-}" >>"$logs/$cell.nvhe" ;;
 			*)
 				echo "${v:-}" >>"$logs/$cell.prot"
 				echo "${i:-}" >>"$logs/$cell.prot-msi"
+				echo "${tr:-}" >>"$logs/$cell.prot-trap"
+				echo "${sc:-}" >>"$logs/$cell.prot-sys"
 				counters=$(sed -n 's/.*BENCH its_cost: //p' "$log" | tail -n 1)
 				;;
 			esac
@@ -111,4 +125,19 @@ for cell in $cells; do
 		"nvhe $(grep -v '^$' "$logs/$cell.nvhe" | tr '\n' ' ')"
 	echo "  $cell MSI/s per round: base $(grep -v '^$' "$logs/$cell.base-msi" | tr '\n' ' ')" \
 		"series $(grep -v '^$' "$logs/$cell.prot-msi" | tr '\n' ' ')"
+	# The floor: one entry into EL2 per change, at the base's rate.
+	bt=$(grep -v '^$' "$logs/$cell.base-trap" | median)
+	pt=$(grep -v '^$' "$logs/$cell.prot-trap" | median)
+	bs=$(grep -v '^$' "$logs/$cell.base-sys" | median)
+	ps=$(grep -v '^$' "$logs/$cell.prot-sys" | median)
+	awk -v c="$cell" -v b="$b" -v bt="$bt" -v pt="$pt" -v bs="$bs" -v ps="$ps" 'BEGIN {
+		if (b == "-" || bt == "-" || pt == "-" || b == 0) {
+			printf "  %s EL2 entry: not measured\n", c
+			exit
+		}
+		e = pt - bt
+		printf "  %s EL2 entry: GITS_TYPER read %d ns on the base, %d ns with the series", c, bt, pt
+		printf " (null syscall %s and %s ns): one entry costs %d ns;", bs, ps, e
+		printf " one per change allows series/base <= %.2f at the base rate\n", 1 / (1 + e * b / 1e9)
+	}'
 done

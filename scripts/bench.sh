@@ -14,8 +14,9 @@ usage: ${0##*/} [--rounds N] [--cells "CELLS"] [--base BASE_IMAGE] IMAGE INITRAM
 For every cell (gic3-hvhe gic3-nvhe gic4-hvhe gic4-nvhe by default), boots,
 alternating, N times each (default 5): BASE_IMAGE, the kernel without the
 series, in protected mode (pKVM alone: the floor of the protection's cost;
-default \$CACHE/build/base, skipped when missing), IMAGE in protected mode
-and IMAGE with kvm-arm.mode=nvhe. Each boot runs
+default \$CACHE/build/base, skipped when missing), IMAGE in protected mode,
+IMAGE with kvm-arm.mode=nvhe and BASE_IMAGE with kvm-arm.mode=nvhe. Each
+boot runs
 tests/host/its-affinity-bench.sh (50,000 MSI affinity changes; each makes
 the driver queue ITS commands) and tests/host/msi-rate-bench.sh (MSIs per
 second from a virtio-rng device: the MSI path, GITS_TRANSLATER, which the
@@ -23,16 +24,21 @@ protection does not trap) and tests/host/trap-cost-bench.sh (a GITS_TYPER
 read in a loop: straight to the ITS on the base, one entry into EL2 and
 back with the series; a null system call timed alongside). Prints the
 median changes per second of
-the three, the ratios series/base (what the protection itself costs),
-series/nvhe and base/nvhe (what pKVM alone costs), then every round of
-each, the median MSI rates of the base and the series in protected
+the first three, the ratios series/base (what the protection itself
+costs), series/nvhe and base/nvhe (what pKVM alone costs: the base,
+protected against nvhe), then every round of each, the median MSI rates of the base and the series in protected
 mode and their ratio, and what the protection cost in the last protected round,
 from a short traced run (the hypervisor's pkvm_its_batch trace events):
 hypervisor traps and ITS commands per GITS_CWRITER write, refused
 commands, and the memory held for the ITS (bytes, from the kernel log).
 Then the floor: what one entry into EL2 costs (series read minus base
 read, medians), and the series/base ratio that one entry per affinity
-change allows at the base's median rate, whatever the hypervisor does. Under QEMU TCG the same kernel varies by
+change allows at the base's median rate, whatever the hypervisor does;
+and how the two kernels compare without the protection, both with
+kvm-arm.mode=nvhe: series/base there is what the kernels differ by
+apart from the protection (code layout under TCG among it), and
+series/base in protected mode divided by it is the protection's cost
+at run time. Under QEMU TCG the same kernel varies by
 about 15% from run to run: compare medians, not single runs.
 EOT
 }
@@ -73,16 +79,20 @@ for cell in $cells; do
 	gic=${cell%%-*} mode=${cell#*-}
 	gic=${gic#gic}
 	: >"$logs/$cell.base" ; : >"$logs/$cell.prot" ; : >"$logs/$cell.nvhe"
+	: >"$logs/$cell.base-nvhe"
 	: >"$logs/$cell.base-msi" ; : >"$logs/$cell.prot-msi"
 	: >"$logs/$cell.base-trap" ; : >"$logs/$cell.prot-trap"
 	: >"$logs/$cell.base-sys" ; : >"$logs/$cell.prot-sys"
 	for r in $(seq 1 "$rounds"); do
-		for m in base "$mode" host-nvhe; do
+		for m in base "$mode" host-nvhe base-nvhe; do
 			img=$image bm=$m
-			if [ "$m" = base ]; then
+			case $m in
+			base|base-nvhe)
 				[ -n "$base" ] || continue
 				img=$base bm=$mode
-			fi
+				[ "$m" = base ] || bm=host-nvhe
+				;;
+			esac
 			log=$logs/$cell-$m-$r.log
 			msg "$cell round $r/$rounds: $m"
 			"$TOP/scripts/boot-qemu.sh" --gic "$gic" --mode "$bm" --suite bench \
@@ -100,6 +110,7 @@ for cell in $cells; do
 				echo "${sc:-}" >>"$logs/$cell.base-sys"
 				;;
 			host-nvhe) echo "${v:-}" >>"$logs/$cell.nvhe" ;;
+			base-nvhe) echo "${v:-}" >>"$logs/$cell.base-nvhe" ;;
 			*)
 				echo "${v:-}" >>"$logs/$cell.prot"
 				echo "${i:-}" >>"$logs/$cell.prot-msi"
@@ -113,16 +124,22 @@ for cell in $cells; do
 	b=$(grep -v '^$' "$logs/$cell.base" | median)
 	p=$(grep -v '^$' "$logs/$cell.prot" | median)
 	n=$(grep -v '^$' "$logs/$cell.nvhe" | median)
+	bn=$(grep -v '^$' "$logs/$cell.base-nvhe" | median)
 	bi=$(grep -v '^$' "$logs/$cell.base-msi" | median)
 	pi=$(grep -v '^$' "$logs/$cell.prot-msi" | median)
 	printf '%-10s %9s %11s %9s %12s %12s %10s %11s %13s %9s  %s\n' "$cell" "$b" "$p" "$n" \
-		"$(ratio "$p" "$b")" "$(ratio "$p" "$n")" "$(ratio "$b" "$n")" "$bi" "$pi" \
+		"$(ratio "$p" "$b")" "$(ratio "$p" "$n")" "$(ratio "$b" "$bn")" "$bi" "$pi" \
 		"$(ratio "$pi" "$bi")" \
 		"${counters:-none exposed by this kernel}"
 	# The noise to judge the ratios by: every round.
 	echo "  $cell changes/s per round: base $(grep -v '^$' "$logs/$cell.base" | tr '\n' ' ')" \
 		"series $(grep -v '^$' "$logs/$cell.prot" | tr '\n' ' ')" \
-		"nvhe $(grep -v '^$' "$logs/$cell.nvhe" | tr '\n' ' ')"
+		"nvhe $(grep -v '^$' "$logs/$cell.nvhe" | tr '\n' ' ')" \
+		"base nvhe $(grep -v '^$' "$logs/$cell.base-nvhe" | tr '\n' ' ')"
+	# The kernels apart from the protection, and the protection alone.
+	echo "  $cell both kernels with kvm-arm.mode=nvhe: base $bn/s, series $n/s," \
+		"series/base $(ratio "$n" "$bn"); series/base in protected mode divided by" \
+		"that (the protection at run time): $(ratio "$(ratio "$p" "$b")" "$(ratio "$n" "$bn")")"
 	echo "  $cell MSI/s per round: base $(grep -v '^$' "$logs/$cell.base-msi" | tr '\n' ' ')" \
 		"series $(grep -v '^$' "$logs/$cell.prot-msi" | tr '\n' ' ')"
 	# The floor: one entry into EL2 per change, at the base's rate.

@@ -23,12 +23,12 @@ second from a virtio-rng device: the MSI path, GITS_TRANSLATER, which the
 protection does not trap) and tests/host/trap-cost-bench.sh (a GITS_TYPER
 read in a loop: straight to the ITS on the base, one entry into EL2 and
 back with the series; a null system call timed alongside). Prints the
-median changes per second of
-the first three, the ratios series/base (what the protection itself
-costs), series/nvhe and base/nvhe (what pKVM alone costs: the base,
-protected against nvhe), then every round of each, the median MSI rates of the base and the series in protected
-mode and their ratio, and what the protection cost in the last protected round,
-from a short traced run (the hypervisor's pkvm_its_batch trace events):
+median changes per second of the first three, the ratios series/base
+(what the protection itself costs), series/nvhe and base/nvhe (what
+pKVM alone costs: the base, protected against nvhe), then every round of
+each, the median MSI rates of the base and the series in protected mode
+and their ratio, and what the protection cost in the last protected
+round, from a short traced run (the hypervisor's pkvm_its_batch trace events):
 hypervisor traps and ITS commands per GITS_CWRITER write, refused
 commands, and the memory held for the ITS (bytes, from the kernel log).
 Then the floor: what one entry into EL2 costs (series read minus base
@@ -65,6 +65,20 @@ median()
 	sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 
+# The results of one kind in a cell, one line a round (empty when missing).
+record()	# kind value
+{
+	echo "${2:-}" >>"$logs/$cell.$1"
+}
+med()		# kind: their median
+{
+	grep -v '^$' "$logs/$cell.$1" | median
+}
+per_round()	# kind: every round, on one line
+{
+	grep -v '^$' "$logs/$cell.$1" | tr '\n' ' '
+}
+
 [ -f "$base" ] || { msg "no base kernel at $base: base column skipped"; base=; }
 
 ratio()	# a b: a / b, or "-"
@@ -78,11 +92,9 @@ printf '%-10s %9s %11s %9s %12s %12s %10s %11s %13s %9s  %s\n' cell "base/s" "pr
 for cell in $cells; do
 	gic=${cell%%-*} mode=${cell#*-}
 	gic=${gic#gic}
-	: >"$logs/$cell.base" ; : >"$logs/$cell.prot" ; : >"$logs/$cell.nvhe"
-	: >"$logs/$cell.base-nvhe"
-	: >"$logs/$cell.base-msi" ; : >"$logs/$cell.prot-msi"
-	: >"$logs/$cell.base-trap" ; : >"$logs/$cell.prot-trap"
-	: >"$logs/$cell.base-sys" ; : >"$logs/$cell.prot-sys"
+	for k in base prot nvhe base-nvhe base-msi prot-msi base-trap prot-trap base-sys prot-sys; do
+		: >"$logs/$cell.$k"
+	done
 	for r in $(seq 1 "$rounds"); do
 		for m in base "$mode" host-nvhe base-nvhe; do
 			img=$image bm=$m
@@ -104,49 +116,49 @@ for cell in $cells; do
 			sc=$(sed -n 's/.*BENCH trap_cost: .*syscall_ns=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
 			case $m in
 			base)
-				echo "${v:-}" >>"$logs/$cell.base"
-				echo "${i:-}" >>"$logs/$cell.base-msi"
-				echo "${tr:-}" >>"$logs/$cell.base-trap"
-				echo "${sc:-}" >>"$logs/$cell.base-sys"
+				record base "$v"
+				record base-msi "$i"
+				record base-trap "$tr"
+				record base-sys "$sc"
 				;;
-			host-nvhe) echo "${v:-}" >>"$logs/$cell.nvhe" ;;
-			base-nvhe) echo "${v:-}" >>"$logs/$cell.base-nvhe" ;;
+			host-nvhe) record nvhe "$v" ;;
+			base-nvhe) record base-nvhe "$v" ;;
 			*)
-				echo "${v:-}" >>"$logs/$cell.prot"
-				echo "${i:-}" >>"$logs/$cell.prot-msi"
-				echo "${tr:-}" >>"$logs/$cell.prot-trap"
-				echo "${sc:-}" >>"$logs/$cell.prot-sys"
+				record prot "$v"
+				record prot-msi "$i"
+				record prot-trap "$tr"
+				record prot-sys "$sc"
 				counters=$(sed -n 's/.*BENCH its_cost: //p' "$log" | tail -n 1)
 				;;
 			esac
 		done
 	done
-	b=$(grep -v '^$' "$logs/$cell.base" | median)
-	p=$(grep -v '^$' "$logs/$cell.prot" | median)
-	n=$(grep -v '^$' "$logs/$cell.nvhe" | median)
-	bn=$(grep -v '^$' "$logs/$cell.base-nvhe" | median)
-	bi=$(grep -v '^$' "$logs/$cell.base-msi" | median)
-	pi=$(grep -v '^$' "$logs/$cell.prot-msi" | median)
+	b=$(med base)
+	p=$(med prot)
+	n=$(med nvhe)
+	bn=$(med base-nvhe)
+	bi=$(med base-msi)
+	pi=$(med prot-msi)
 	printf '%-10s %9s %11s %9s %12s %12s %10s %11s %13s %9s  %s\n' "$cell" "$b" "$p" "$n" \
 		"$(ratio "$p" "$b")" "$(ratio "$p" "$n")" "$(ratio "$b" "$bn")" "$bi" "$pi" \
 		"$(ratio "$pi" "$bi")" \
 		"${counters:-none exposed by this kernel}"
 	# The noise to judge the ratios by: every round.
-	echo "  $cell changes/s per round: base $(grep -v '^$' "$logs/$cell.base" | tr '\n' ' ')" \
-		"series $(grep -v '^$' "$logs/$cell.prot" | tr '\n' ' ')" \
-		"nvhe $(grep -v '^$' "$logs/$cell.nvhe" | tr '\n' ' ')" \
-		"base nvhe $(grep -v '^$' "$logs/$cell.base-nvhe" | tr '\n' ' ')"
+	echo "  $cell changes/s per round: base $(per_round base)" \
+		"series $(per_round prot)" \
+		"nvhe $(per_round nvhe)" \
+		"base nvhe $(per_round base-nvhe)"
 	# The kernels apart from the protection, and the protection alone.
 	echo "  $cell both kernels with kvm-arm.mode=nvhe: base $bn/s, series $n/s," \
 		"series/base $(ratio "$n" "$bn"); series/base in protected mode divided by" \
 		"that (the protection at run time): $(ratio "$(ratio "$p" "$b")" "$(ratio "$n" "$bn")")"
-	echo "  $cell MSI/s per round: base $(grep -v '^$' "$logs/$cell.base-msi" | tr '\n' ' ')" \
-		"series $(grep -v '^$' "$logs/$cell.prot-msi" | tr '\n' ' ')"
+	echo "  $cell MSI/s per round: base $(per_round base-msi)" \
+		"series $(per_round prot-msi)"
 	# The floor: one entry into EL2 per change, at the base's rate.
-	bt=$(grep -v '^$' "$logs/$cell.base-trap" | median)
-	pt=$(grep -v '^$' "$logs/$cell.prot-trap" | median)
-	bs=$(grep -v '^$' "$logs/$cell.base-sys" | median)
-	ps=$(grep -v '^$' "$logs/$cell.prot-sys" | median)
+	bt=$(med base-trap)
+	pt=$(med prot-trap)
+	bs=$(med base-sys)
+	ps=$(med prot-sys)
 	awk -v c="$cell" -v b="$b" -v bt="$bt" -v pt="$pt" -v bs="$bs" -v ps="$ps" 'BEGIN {
 		if (b == "-" || bt == "-" || pt == "-" || b == 0) {
 			printf "  %s EL2 entry: not measured\n", c

@@ -5,11 +5,9 @@
 # on the first ITS of the devicetree. Prints one "BENCH trap_cost:" line.
 c=$(find /sys/firmware/devicetree/base/ -name compatible -exec grep -l 'arm,gic-v3-its' {} \; 2>/dev/null |
 	head -n 1)
-node=${c%/compatible}
-its=
-[ -z "$c" ] || its=0x${node##*@}
-if [ -z "$its" ]; then
+if [ -z "$c" ]; then
 	echo "BENCH trap_cost: no ITS in the devicetree"
 	exit 1
 fi
-exec "$(dirname "$0")/trap-cost" "$its" "${1:-100000}"
+node=${c%/compatible}
+exec "$(dirname "$0")/trap-cost" "0x${node##*@}" "${1:-100000}"
